@@ -1,0 +1,42 @@
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace stork::proxy {
+
+// The admin API's requests and answers as plain data, so the routes are tested without
+// sockets (admin_server owns the sockets and the HTTP/1.1 framing).
+struct admin_request {
+    std::string_view method;
+    std::string_view target;        // origin-form: path and optional query
+    std::string_view authorization; // the Authorization header, empty when absent
+    std::string_view body;
+};
+
+struct admin_response {
+    unsigned status = 200;
+    std::string content_type = "text/plain; charset=utf-8";
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+};
+
+struct admin_context {
+    std::string_view token;                // the Bearer token every /v1/* call needs
+    bool serving = true;                   // false while draining: /healthz says 503
+    std::function<std::string()> metrics;  // the Prometheus text of /metrics
+};
+
+// GET /healthz (no token), GET /metrics (no token, like every Prometheus target),
+// /v1/* (Bearer token; 401 without it). design.md §2 "Admin API".
+admin_response handle_admin_request(const admin_request& request, const admin_context& context);
+
+// The token in an "Authorization: Bearer <token>" header equals `expected`. The scheme is
+// case-insensitive (RFC 9110 §11.1); the comparison takes the same time wherever the
+// first difference is, so the token cannot be guessed byte by byte.
+bool bearer_token_matches(std::string_view authorization, std::string_view expected);
+
+} // namespace stork::proxy

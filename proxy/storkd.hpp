@@ -1,0 +1,58 @@
+#pragma once
+
+#include "config/storkd_config.hpp"
+#include "proxy/admin_server.hpp"
+#include "proxy/worker_pool.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+namespace stork::proxy {
+
+// storkd's life: start the workers and the admin listener, tell systemd it is ready,
+// then wait for signals on the control thread (the one that calls run()):
+//
+//   start ──▶ serving ──SIGHUP──▶ reloading ──(new config | old kept)──▶ serving
+//                 └────SIGTERM/SIGINT──▶ stopping ──▶ exit 0
+//
+// The current configuration is published as an immutable snapshot: readers on any
+// thread load the pointer, a reload stores a new one; nobody waits for anybody.
+class storkd {
+public:
+    explicit storkd(config::storkd_config initial);
+    storkd(const storkd&) = delete;
+    storkd& operator=(const storkd&) = delete;
+
+    // Runs until SIGTERM or SIGINT; returns the process exit status.
+    int run();
+
+    std::shared_ptr<const config::storkd_config> current_config() const { return config_.load(); }
+
+private:
+    void wait_for_signal();
+    void on_signal(int signal_number);
+    void reload();
+    void stop();
+    std::string render_metrics() const;
+    admin_response on_admin_request(const admin_request& request) const;
+
+    std::atomic<std::shared_ptr<const config::storkd_config>> config_;
+    boost::asio::io_context control_{1};
+    boost::asio::signal_set signals_;
+    worker_pool workers_;
+    std::optional<admin_server> admin_;
+    bool serving_ = false;
+
+    const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    std::uint64_t reloads_succeeded_ = 0;
+    std::uint64_t reloads_failed_ = 0;
+    double last_reload_success_ = 0; // Unix time of the start or of the last good reload
+};
+
+} // namespace stork::proxy

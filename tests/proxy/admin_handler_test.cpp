@@ -1,0 +1,96 @@
+#include "proxy/admin_handler.hpp"
+
+#include <gtest/gtest.h>
+
+namespace stork::proxy {
+namespace {
+
+constexpr std::string_view token = "0123456789abcdef0123456789abcdef";
+
+admin_context context(bool serving = true)
+{
+    return admin_context{token, serving, [] { return std::string{"stork_workers 2\n"}; }};
+}
+
+admin_response call(std::string_view method, std::string_view target, std::string_view authorization = {},
+                    bool serving = true)
+{
+    return handle_admin_request(admin_request{method, target, authorization, {}}, context(serving));
+}
+
+std::string header(const admin_response& r, std::string_view name)
+{
+    for (const auto& [n, v] : r.headers) {
+        if (n == name) {
+            return v;
+        }
+    }
+    return {};
+}
+
+TEST(admin_handler, healthz_without_token)
+{
+    EXPECT_EQ(call("GET", "/healthz").status, 200u);
+    EXPECT_EQ(call("GET", "/healthz").body, "ok\n");
+    EXPECT_EQ(call("HEAD", "/healthz?probe=1").status, 200u);
+    EXPECT_EQ(call("GET", "/healthz", {}, false).status, 503u);
+    const auto r = call("POST", "/healthz");
+    EXPECT_EQ(r.status, 405u);
+    EXPECT_EQ(header(r, "Allow"), "GET, HEAD");
+}
+
+TEST(admin_handler, metrics_in_prometheus_format)
+{
+    const auto r = call("GET", "/metrics");
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(r.content_type, "text/plain; version=0.0.4; charset=utf-8");
+    EXPECT_EQ(r.body, "stork_workers 2\n");
+    EXPECT_EQ(call("DELETE", "/metrics").status, 405u);
+}
+
+TEST(admin_handler, v1_needs_the_bearer_token)
+{
+    const struct {
+        const char* authorization;
+        unsigned status;
+    } cases[] = {
+        {"", 401},
+        {"Bearer", 401},
+        {"Bearer ", 401},
+        {"Bearer wrong", 401},
+        {"Bearer 0123456789abcdef0123456789abcde", 401},   // a prefix
+        {"Bearer 0123456789abcdef0123456789abcdef0", 401}, // longer
+        {"Basic MDEyMzQ1Njc4OWFiY2RlZg==", 401},
+        {"0123456789abcdef0123456789abcdef", 401},
+        {"Bearer 0123456789abcdef0123456789abcdef", 404},  // authorised; no such endpoint yet
+        {"bearer 0123456789abcdef0123456789abcdef", 404},  // the scheme is case-insensitive
+        {"BEARER   0123456789abcdef0123456789abcdef ", 404},
+    };
+    for (const auto& c : cases) {
+        const auto r = call("GET", "/v1/rules", c.authorization);
+        EXPECT_EQ(r.status, c.status) << "\"" << c.authorization << "\"";
+        EXPECT_EQ(r.content_type, "application/json");
+        if (c.status == 401) {
+            EXPECT_EQ(header(r, "WWW-Authenticate"), "Bearer realm=\"storkd\"");
+            EXPECT_EQ(r.body, "{\"error\":\"missing or wrong bearer token\"}\n");
+        }
+    }
+    EXPECT_EQ(call("PUT", "/v1", "").status, 401u);
+}
+
+TEST(admin_handler, empty_expected_token_never_matches)
+{
+    EXPECT_FALSE(bearer_token_matches("Bearer ", ""));
+    EXPECT_FALSE(bearer_token_matches("Bearer x", ""));
+}
+
+TEST(admin_handler, unknown_paths_are_404)
+{
+    EXPECT_EQ(call("GET", "/").status, 404u);
+    EXPECT_EQ(call("GET", "/v2/rules").status, 404u);
+    EXPECT_EQ(call("GET", "/healthz/x").status, 404u);
+    EXPECT_EQ(call("GET", "/v1x").status, 404u);
+}
+
+} // namespace
+} // namespace stork::proxy
