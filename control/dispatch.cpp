@@ -1,0 +1,55 @@
+#include "control/dispatch.hpp"
+
+#include <iostream>
+
+namespace stork::control {
+
+namespace {
+
+template <class... Ts>
+struct overloaded : Ts... {
+    using Ts::operator()...;
+};
+
+// Copies the family's command into a `command` only to name it: this runs once, on the
+// way out.
+int not_available(const command& cmd)
+{
+    std::cerr << "stork: '" << command_name(cmd) << "' is not available in this build yet\n";
+    return exit_error;
+}
+
+} // namespace
+
+int run_command(const command& cmd)
+{
+    return std::visit(overloaded{
+                          [](const rules_command& c) { return run_rules(c); },
+                          [](const dns_command& c) { return run_dns(c); },
+                          [](const platform_command& c) { return run_platform(c); },
+                          [](const migration_command& c) { return run_migration(c); },
+                      },
+                      cmd);
+}
+
+int run_rules(const rules_command& cmd)
+{
+    return not_available(command{cmd});
+}
+
+int run_dns(const dns_command& cmd)
+{
+    return not_available(command{cmd});
+}
+
+int run_platform(const platform_command& cmd)
+{
+    return not_available(command{cmd});
+}
+
+int run_migration(const migration_command& cmd)
+{
+    return not_available(command{cmd});
+}
+
+} // namespace stork::control
