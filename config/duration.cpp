@@ -1,5 +1,7 @@
 #include "config/duration.hpp"
 
+#include "config/printable.hpp"
+
 #include <array>
 #include <charconv>
 #include <cstdint>
@@ -36,7 +38,7 @@ parsed<duration> parse_duration(std::string_view text)
         ++digits;
     }
     if (digits == 0) {
-        return invalid{"\"" + std::string{text} + "\" does not start with a number; " + hint};
+        return invalid{quoted(text) + " does not start with a number; " + hint};
     }
     const std::string_view suffix = text.substr(digits);
     for (const unit& u : units) {
@@ -47,15 +49,14 @@ parsed<duration> parse_duration(std::string_view text)
         auto [end, ec] = std::from_chars(text.data(), text.data() + digits, count);
         if (ec != std::errc{} || end != text.data() + digits ||
             count > std::numeric_limits<std::int64_t>::max() / u.ms) {
-            return invalid{"\"" + std::string{text} + "\" is too long a duration"};
+            return invalid{quoted(text) + " is too long a duration"};
         }
         return duration{count * u.ms};
     }
     if (suffix.empty()) {
-        return invalid{"\"" + std::string{text} + "\" has no unit; " + hint};
+        return invalid{quoted(text) + " has no unit; " + hint};
     }
-    return invalid{"\"" + std::string{text} + "\" has an unknown unit \"" + std::string{suffix} +
-                   "\"; " + hint};
+    return invalid{quoted(text) + " has an unknown unit " + quoted(suffix) + "; " + hint};
 }
 
 std::string format_duration(duration d)

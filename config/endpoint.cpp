@@ -1,6 +1,7 @@
 #include "config/endpoint.hpp"
 
 #include "config/host_name.hpp"
+#include "config/printable.hpp"
 
 #include <arpa/inet.h>
 
@@ -27,7 +28,7 @@ parsed<std::uint16_t> parse_port(std::string_view text, const endpoint_rules& ru
     unsigned value = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || value > 65535) {
-        return invalid{"port \"" + std::string{text} + "\" is not a number from 1 to 65535"};
+        return invalid{"port " + quoted(text) + " is not a number from 1 to 65535"};
     }
     if (value == 0 && !rules.allow_port_zero) {
         return invalid{"port 0 is not allowed here"};
@@ -45,7 +46,14 @@ std::string endpoint::to_string() const
 
 parsed<endpoint> parse_endpoint(std::string_view text, const endpoint_rules& rules)
 {
-    const auto quoted = [&] { return "\"" + std::string{text} + "\""; };
+    const auto quoted = [&] { return config::quoted(text); };
+    // Nothing in an address or a host name is a space, a control byte or non-ASCII; a
+    // NUL in particular would cut the text short for inet_pton.
+    for (char c : text) {
+        if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f) {
+            return invalid{quoted() + " has a space, a control byte or a non-ASCII byte"};
+        }
+    }
     std::string host;
     std::optional<std::string_view> port_text;
     bool bracketed = false;

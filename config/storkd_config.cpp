@@ -1,5 +1,6 @@
 #include "config/storkd_config.hpp"
 
+#include "config/printable.hpp"
 #include "config/yaml_reader.hpp"
 
 #include <unistd.h>
@@ -31,8 +32,7 @@ parsed<std::string> parse_node_name(std::string_view text)
         const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                         c == '-' || c == '_' || c == '.';
         if (!ok) {
-            return invalid{"a node name has only letters, digits, '-', '_' and '.', not \"" +
-                           std::string{text} + "\""};
+            return invalid{"a node name has only letters, digits, '-', '_' and '.', not " + quoted(text)};
         }
     }
     return std::string{text};
@@ -56,8 +56,8 @@ parsed<unsigned> parse_workers(std::string_view text, unsigned cpus)
     unsigned n = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
     if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || n == 0 || n > max_workers) {
-        return invalid{"workers is \"auto\" or a number from 1 to " + std::to_string(max_workers) + ", not \"" +
-                       std::string{text} + "\""};
+        return invalid{"workers is \"auto\" or a number from 1 to " + std::to_string(max_workers) + ", not " +
+                       quoted(text)};
     }
     return n;
 }
@@ -230,7 +230,7 @@ void read_tls(const yaml_map& root, storkd_config& c, const path_resolver& resol
     auto name = m.value<std::string>("default", [](std::string_view t) -> parsed<std::string> {
         if (t.empty() || t.find('/') != std::string_view::npos || t == "." || t == "..") {
             return invalid{"the name of a certificate pair in tls.certificates (NAME for NAME.crt and "
-                           "NAME.key), not \"" + std::string{t} + "\""};
+                           "NAME.key), not " + quoted(t)};
         }
         return std::string{t};
     });
@@ -314,7 +314,7 @@ void read_rules(const yaml_map& root, storkd_config& c, const path_resolver& res
             // would start a daemon that silently ignores the fleet's rules.
             return invalid{"\"etcd\" is not available in this version of storkd yet; use \"file\""};
         }
-        return invalid{"store is \"file\" or \"etcd\", not \"" + std::string{t} + "\""};
+        return invalid{"store is \"file\" or \"etcd\", not " + quoted(t)};
     });
     c.rules.store = store.value_or(rule_store::file);
     if (auto path = m.value<fs::path>("path", resolve)) {

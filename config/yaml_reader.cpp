@@ -1,6 +1,11 @@
 #include "config/yaml_reader.hpp"
 
+#include "config/printable.hpp"
+
+#include <yaml-cpp/eventhandler.h>
+
 #include <algorithm>
+#include <sstream>
 #include <tuple>
 
 namespace stork::config {
@@ -44,19 +49,43 @@ const char* kind_of(const YAML::Node& node)
 
 } // namespace
 
+namespace {
+
+// Counts the documents of a stream and where each starts, building nothing.
+struct document_counter : YAML::EventHandler {
+    std::vector<YAML::Mark> starts;
+
+    void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+};
+
+} // namespace
+
 std::optional<YAML::Node> yaml_reader::load(std::string_view text)
 {
+    const std::string input{text};
     try {
-        std::vector<YAML::Node> documents = YAML::LoadAll(std::string{text});
-        if (documents.size() > 1) {
-            error(documents[1].Mark(), "", "only one YAML document is allowed, this file has " +
-                                               std::to_string(documents.size()));
+        YAML::Node first = YAML::Load(input);
+        // A second document would be ignored by Load: find it. Not with YAML::LoadAll,
+        // which on some inputs (a lone ",") yields empty documents forever until memory
+        // runs out (found by the fuzz target): ask for two documents, no more.
+        std::istringstream stream{input};
+        YAML::Parser parser{stream};
+        document_counter counter;
+        for (int i = 0; i < 2 && parser.HandleNextDocument(counter); ++i) {
+        }
+        if (counter.starts.size() > 1) {
+            error(counter.starts[1], "", "a second YAML document starts here; the configuration is one document");
             return std::nullopt;
         }
-        if (documents.empty()) {
-            return YAML::Node{YAML::NodeType::Null};
-        }
-        return documents.front();
+        return first;
     } catch (const YAML::Exception& e) {
         // yaml-cpp's own message, without its "yaml-cpp: error at line..." prefix: our
         // diagnostic already says where.
@@ -103,13 +132,13 @@ yaml_map::yaml_map(yaml_reader& reader, const YAML::Node& node, std::string path
             continue;
         }
         const std::string& key = key_node.Scalar();
-        const std::string key_path = path_of(key);
+        const std::string key_path = path_of(printable(key));
         if (std::find(known_keys.begin(), known_keys.end(), key) == known_keys.end()) {
             std::string message = "unknown key";
             const auto nearest = std::min_element(known_keys.begin(), known_keys.end(),
                 [&](std::string_view a, std::string_view b) { return edit_distance(key, a) < edit_distance(key, b); });
             if (nearest != known_keys.end() && edit_distance(key, *nearest) <= 2) {
-                message += "; did you mean \"" + std::string{*nearest} + "\"?";
+                message += "; did you mean " + quoted(*nearest) + "?";
             } else {
                 message += "; known keys here:";
                 for (std::string_view k : known_keys) {

@@ -1,6 +1,7 @@
 #include "control/cli.hpp"
 
 #include "config/host_name.hpp"
+#include "config/printable.hpp"
 #include "control/timestamp.hpp"
 #include "stork/version.hpp"
 
@@ -12,6 +13,13 @@
 namespace stork::control {
 
 namespace {
+
+// A word from the command line, quoted for a message: escaped so that the message stays
+// one line and cannot drive the terminal.
+std::string quoted(std::string_view word)
+{
+    return "'" + config::printable(word) + "'";
+}
 
 // ---- the grammar, as data ------------------------------------------------------------
 //
@@ -120,10 +128,10 @@ config::parsed<std::string> parse_host(std::string_view what, std::string_view t
     }
     if (const auto problem = config::host_name_problem(checked)) {
         if (checked.size() != name.size()) {
-            return config::invalid{std::string{what} + ": '" + std::string{text} +
-                                   "' is not a wildcard host (after the leading '*.', " + *problem + ")"};
+            return config::invalid{std::string{what} + ": " + quoted(text) +
+                                   " is not a wildcard host (after the leading '*.', " + *problem + ")"};
         }
-        return config::invalid{std::string{what} + ": '" + std::string{text} + "' is not a host name (" + *problem +
+        return config::invalid{std::string{what} + ": " + quoted(text) + " is not a host name (" + *problem +
                                ")"};
     }
     return std::string{name};
@@ -154,8 +162,8 @@ std::optional<std::string> app_name_problem(std::string_view name)
 config::parsed<std::string> parse_app_name(std::string_view what, std::string_view text)
 {
     if (const auto problem = app_name_problem(text)) {
-        return config::invalid{std::string{what} + ": '" + std::string{text} +
-                               "' is not an app name (it becomes the first label of <app>.<region domain>: " +
+        return config::invalid{std::string{what} + ": " + quoted(text) +
+                               " is not an app name (it becomes the first label of <app>.<region domain>: " +
                                *problem + ")"};
     }
     return std::string{text};
@@ -168,7 +176,7 @@ config::parsed<config::duration> parse_positive_duration(std::string_view what, 
         return config::invalid{std::string{what} + ": " + d.error()};
     }
     if (d->count() <= 0) {
-        return config::invalid{std::string{what} + ": '" + std::string{text} + "' must be longer than zero"};
+        return config::invalid{std::string{what} + ": " + quoted(text) + " must be longer than zero"};
     }
     return *d;
 }
@@ -776,11 +784,6 @@ std::string family_help(const family_info& f)
 {
     return "usage: stork " + std::string{f.word} + " SUBCOMMAND [ARGS]\n\n" + std::string{f.heading} + "\n" +
            listing(f.group) + "\nRun 'stork " + std::string{f.word} + " SUBCOMMAND --help' for its options.\n";
-}
-
-std::string quoted(std::string_view word)
-{
-    return "'" + std::string{word} + "'";
 }
 
 // ---- the walk over argv --------------------------------------------------------------

@@ -10,6 +10,9 @@ template <class... Ts>
 struct overloaded : Ts... {
     using Ts::operator()...;
 };
+// C++20 deduces this for aggregates, but clang 14 does not implement that yet.
+template <class... Ts>
+overloaded(Ts...) -> overloaded<Ts...>;
 
 // Copies the family's command into a `command` only to name it: this runs once, on the
 // way out.

@@ -38,8 +38,9 @@ TEST(endpoint, parses_addresses_and_names)
 
 TEST(endpoint, refuses_with_a_reason)
 {
+    using namespace std::string_view_literals;
     const struct {
-        const char* text;
+        std::string_view text;
         const endpoint_rules* rules;
         const char* why;
     } cases[] = {
@@ -60,6 +61,9 @@ TEST(endpoint, refuses_with_a_reason)
         {"300.1.1.1:80", &connect, "all digits"},
         {":80", &connect, "empty host name"},
         {"resolver.example", &resolver, "needs an IP address"},
+        {"::\0\n8::]:3"sv, &resolver, "control byte"},            // found by the fuzzer: NUL cut inet_pton short
+        {"127.0.0.1 :80", &connect, "has a space"},
+        {"host\xc3\xa9.example:80", &connect, "non-ASCII"},
     };
     for (const auto& c : cases) {
         const auto e = parse_endpoint(c.text, *c.rules);

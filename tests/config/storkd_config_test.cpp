@@ -203,7 +203,8 @@ TEST_F(storkd_config_test, every_error_class_is_located_and_named)
         {"unknown key after an empty section", head + "fallback: {}\n" + "listen2: x\n", 6, 1, "listen2", "unknown key"},
         {"syntax error", head + "node: [unclosed\n", 6, 1, "", "YAML syntax"},
         {"bad indentation", "listen:\n  http: [\"127.0.0.1:0\"]\n admin: x\n", 3, 2, "", "YAML syntax"},
-        {"two documents", head + "---\nnode: x\n", 6, 1, "", "only one YAML document"},
+        {"two documents", head + "---\nnode: x\n", 5, 1, "", "a second YAML document starts here"},
+        {"stray comma", ",\n", 1, 1, "", "a second YAML document"}, // yaml-cpp's LoadAll never ended on it
         {"not a mapping", "- a\n- b\n", 1, 1, "", "must be a mapping of keys, not a list"},
         {"non-scalar key", head + "? [a, b]\n: c\n", 5, 3, "", "a key must be a plain name"},
         {"empty document", "# nothing\n", 1, 1, "", "the configuration is empty"},
