@@ -1,0 +1,81 @@
+#include "routing/table.hpp"
+
+#include <boost/container_hash/hash.hpp>
+
+namespace stork::routing {
+
+std::size_t table::string_hash::operator()(std::string_view s) const noexcept
+{
+    return std::hash<std::string_view>{}(s);
+}
+
+table::table(std::span<const rule> rules, std::uint64_t generation) : generation_{generation}
+{
+    // Size the storage first so that the views taken below stay valid.
+    std::size_t bytes = 0;
+    for (const rule& r : rules) {
+        bytes += r.host.size() + r.target.size() + (r.upstream ? r.upstream->host.size() : 0);
+    }
+    storage_.reserve(bytes);
+    const auto keep = [this](std::string_view s) {
+        const std::size_t at = storage_.size();
+        storage_.append(s);
+        return std::string_view{storage_.data() + at, s.size()};
+    };
+
+    rules_.reserve(rules.size());
+    std::size_t wildcards = 0;
+    for (const rule& r : rules) {
+        wildcards += r.host.starts_with("*.") ? 1 : 0;
+    }
+    exact_.reserve(rules.size() - wildcards);
+    wildcard_.reserve(wildcards);
+
+    for (const rule& r : rules) {
+        rule_view v;
+        v.host = keep(r.host);
+        v.target = keep(r.target);
+        if (r.upstream) {
+            v.upstream_host = keep(r.upstream->host);
+            v.upstream_port = r.upstream->port;
+        }
+        v.mode = r.mode;
+        v.upstream_tls = r.upstream_tls;
+        v.preserve_host = r.preserve_host;
+        v.redirect_code = r.redirect_code;
+        v.expires_at = r.expires_at;
+        const auto position = static_cast<std::uint32_t>(rules_.size());
+        rules_.push_back(v);
+        if (v.host.starts_with("*.")) {
+            wildcard_.insert_or_assign(v.host.substr(2), position);
+        } else {
+            exact_.insert_or_assign(v.host, position);
+        }
+    }
+}
+
+match_result table::match(std::string_view host, time_point now) const noexcept
+{
+    const rule_view* found = nullptr;
+    if (const auto it = exact_.find(host); it != exact_.end()) {
+        found = &rules_[it->second];
+    } else if (const auto dot = host.find('.'); dot != std::string_view::npos && !wildcard_.empty()) {
+        if (const auto w = wildcard_.find(host.substr(dot + 1)); w != wildcard_.end()) {
+            found = &rules_[w->second];
+        }
+    }
+    if (found == nullptr) {
+        return {};
+    }
+    return {found, now >= found->expires_at};
+}
+
+std::size_t table::memory_bytes() const noexcept
+{
+    // A flat map slot holds the pair and one byte of metadata.
+    constexpr std::size_t slot = sizeof(index::value_type) + 1;
+    return sizeof(*this) + storage_.capacity() + rules_.capacity() * sizeof(rule_view) +
+           (exact_.bucket_count() + wildcard_.bucket_count()) * slot;
+}
+
+} // namespace stork::routing
