@@ -87,6 +87,11 @@ admin_response handle_admin_request(const admin_request& request, const admin_co
             r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"storkd\"");
             return r;
         }
+        if (context.v1) {
+            if (auto answer = context.v1(request)) {
+                return *std::move(answer);
+            }
+        }
         return {404, "application/json", json_error("no such endpoint"), {}};
     }
     return {404, "text/plain; charset=utf-8", "not found\n", {}};

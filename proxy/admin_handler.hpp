@@ -1,6 +1,9 @@
 #pragma once
 
+#include "routing/rules_api.hpp"
+
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -17,17 +20,14 @@ struct admin_request {
     std::string_view body;
 };
 
-struct admin_response {
-    unsigned status = 200;
-    std::string content_type = "text/plain; charset=utf-8";
-    std::string body;
-    std::vector<std::pair<std::string, std::string>> headers;
-};
+using admin_response = routing::api_response;
 
 struct admin_context {
     std::string_view token;                // the Bearer token every /v1/* call needs
     bool serving = true;                   // false while draining: /healthz says 503
     std::function<std::string()> metrics;  // the Prometheus text of /metrics
+    // An authorised /v1/* call (routing::rules_api and friends); nothing: no such endpoint.
+    std::function<std::optional<admin_response>(const admin_request&)> v1{};
 };
 
 // GET /healthz (no token), GET /metrics (no token, like every Prometheus target),

@@ -10,6 +10,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
+
 namespace stork::proxy {
 
 namespace asio = boost::asio;
@@ -60,6 +62,26 @@ http::response<http::string_body> error_response(http::status status, std::strin
     response.keep_alive(false);
     response.prepare_payload();
     return response;
+}
+
+// Closing right after an early answer (413 while the client still sends its body) would
+// make the kernel reset the connection, and the client could lose the answer before
+// reading it. So: stop sending, then read and discard what still comes, for a while
+// (nginx's "lingering close").
+asio::awaitable<void> linger(beast::tcp_stream& stream)
+{
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.expires_after(std::chrono::seconds{5});
+    std::array<char, 16 * 1024> sink;
+    std::size_t discarded = 0;
+    while (discarded < 8 * 1024 * 1024) {
+        auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_nothrow);
+        if (ec) {
+            break;
+        }
+        discarded += n;
+    }
 }
 
 } // namespace
@@ -137,8 +159,12 @@ asio::awaitable<void> admin_server::serve_connection(tcp::socket socket)
             }
             auto response = error_response(status, ec.message());
             stream.expires_after(std::chrono::seconds{5});
-            co_await http::async_write(stream, response, use_nothrow);
-            break;
+            auto [write_ec, written] = co_await http::async_write(stream, response, use_nothrow);
+            (void)written;
+            if (!write_ec) {
+                co_await linger(stream);
+            }
+            co_return;
         }
         const auto& request = parser.get();
         const admin_request plain{

@@ -32,6 +32,9 @@ void warn_about_restart_only_changes(const config::storkd_config& running, const
     if (running.listen.http != next.listen.http || running.listen.https != next.listen.https) {
         log_warning("reload: listen addresses changed; restart storkd to apply");
     }
+    if (running.rules.path != next.rules.path || running.rules.store != next.rules.store) {
+        log_warning("reload: the rule store changed; still using " + running.rules.path.string() + " until restart");
+    }
 }
 
 } // namespace
@@ -49,7 +52,9 @@ int storkd::run()
     // Signals are caught before anything else starts: a SIGHUP sent as soon as systemd
     // sees the process must not kill it (SIGHUP's default action).
     wait_for_signal();
+    open_rules();
     workers_.start();
+    rebuild_table();
     admin_.emplace(control_, cfg->admin.listen,
                    [this](const admin_request& request) { return on_admin_request(request); });
     admin_->start();
@@ -69,6 +74,54 @@ int storkd::run()
     workers_.stop();
     log_notice("storkd stopped");
     return 0;
+}
+
+namespace {
+
+// Changes are gathered for this long before a table is built, so that a migration that
+// installs a hundred rules builds one table, not a hundred. Well inside the 100 ms in
+// which a change must reach the data plane (issue 3).
+constexpr auto rebuild_delay = std::chrono::milliseconds{5};
+
+routing::time_point rule_clock()
+{
+    return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+}
+
+} // namespace
+
+void storkd::open_rules()
+{
+    const auto cfg = config_.load();
+    const auto warn = [](std::string_view m) { log_warning("rules: " + std::string{m}); };
+    store_ = routing::file_store::open(routing::file_store::options{.dir = cfg->rules.path}, warn);
+    registry_.emplace(*store_, warn);
+    rules_api_.emplace(
+        *registry_, rule_clock, cfg->rules.default_ttl, [this] { rules_changed(); });
+    log_info("rules: " + std::to_string(registry_->rules().size()) + " rules from " + cfg->rules.path.string());
+}
+
+void storkd::rules_changed()
+{
+    if (rebuild_pending_) {
+        return;
+    }
+    rebuild_pending_ = true;
+    rebuild_timer_.expires_after(rebuild_delay);
+    rebuild_timer_.async_wait([this](const boost::system::error_code& ec) {
+        rebuild_pending_ = false;
+        if (!ec) {
+            rebuild_table();
+        }
+    });
+}
+
+void storkd::rebuild_table()
+{
+    const auto started = std::chrono::steady_clock::now();
+    auto t = std::make_shared<const routing::table>(registry_->rules(), registry_->generation());
+    last_table_build_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    workers_.publish(std::move(t));
 }
 
 void storkd::wait_for_signal()
@@ -99,6 +152,7 @@ void storkd::reload()
     try {
         auto next = config::load_storkd_config(running->source);
         warn_about_restart_only_changes(*running, next);
+        rules_api_->set_default_ttl(next.rules.default_ttl);
         config_.store(std::make_shared<const config::storkd_config>(std::move(next)));
         ++reloads_succeeded_;
         last_reload_success_ = unix_now();
@@ -119,15 +173,19 @@ void storkd::stop()
     serving_ = false;
     boost::system::error_code ignored;
     signals_.cancel(ignored);
+    rebuild_timer_.cancel();
     if (admin_) {
         admin_->stop();
     }
 }
 
-admin_response storkd::on_admin_request(const admin_request& request) const
+admin_response storkd::on_admin_request(const admin_request& request)
 {
     const auto cfg = config_.load();
-    const admin_context context{cfg->admin.token, serving_, [this] { return render_metrics(); }};
+    const admin_context context{cfg->admin.token, serving_, [this] { return render_metrics(); },
+                                [this](const admin_request& r) -> std::optional<admin_response> {
+                                    return rules_api_->handle(routing::api_request{r.method, r.target, r.body});
+                                }};
     return handle_admin_request(request, context);
 }
 
@@ -150,6 +208,32 @@ std::string storkd::render_metrics() const
     m.family("stork_config_last_reload_success_timestamp_seconds", "gauge",
              "Unix time at which the running configuration was loaded.");
     m.sample("stork_config_last_reload_success_timestamp_seconds", last_reload_success_);
+
+    const auto now = rule_clock();
+    m.family("stork_rules", "gauge", "Rules held, by state (expired rules stay until deleted or purged).");
+    const auto expired = static_cast<double>(registry_->expired_count(now));
+    m.sample("stork_rules", {{"state", "active"}}, static_cast<double>(registry_->rules().size()) - expired);
+    m.sample("stork_rules", {{"state", "expired"}}, expired);
+    m.family("stork_rules_unreadable", "gauge", "Stored records that are not valid rules and are not served.");
+    m.sample("stork_rules_unreadable", static_cast<double>(registry_->unreadable_count()));
+    const auto stats = store_->statistics();
+    m.family("stork_rule_store_journal_bytes", "gauge", "Size of the rule store's journal.");
+    m.sample("stork_rule_store_journal_bytes", static_cast<double>(stats.journal_bytes));
+    m.family("stork_rule_store_snapshot_bytes", "gauge", "Size of the rule store's snapshot.");
+    m.sample("stork_rule_store_snapshot_bytes", static_cast<double>(stats.snapshot_bytes));
+    m.family("stork_rule_store_last_compaction_timestamp_seconds", "gauge",
+             "Unix time of the last compaction of the rule store (0: none since start).");
+    m.sample("stork_rule_store_last_compaction_timestamp_seconds",
+             stats.last_compaction
+                 ? std::chrono::duration<double>(stats.last_compaction->time_since_epoch()).count()
+                 : 0.0);
+    m.family("stork_rules_generation", "gauge", "Version of the rule set (increases with every change).");
+    m.sample("stork_rules_generation", static_cast<double>(registry_->generation()));
+    m.family("stork_rules_table_generation", "gauge",
+             "Oldest rule set version a worker routes with; equal to stork_rules_generation once a change is live.");
+    m.sample("stork_rules_table_generation", static_cast<double>(workers_.oldest_table_generation()));
+    m.family("stork_rules_table_build_seconds", "gauge", "Time the last routing table took to build.");
+    m.sample("stork_rules_table_build_seconds", last_table_build_seconds_);
     return m.text();
 }
 

@@ -2,10 +2,14 @@
 
 #include "config/storkd_config.hpp"
 #include "proxy/admin_server.hpp"
+#include "routing/file_store.hpp"
+#include "routing/rule_registry.hpp"
+#include "routing/rules_api.hpp"
 #include "proxy/worker_pool.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -35,12 +39,15 @@ public:
     std::shared_ptr<const config::storkd_config> current_config() const { return config_.load(); }
 
 private:
+    void open_rules();
+    void rules_changed();
+    void rebuild_table();
     void wait_for_signal();
     void on_signal(int signal_number);
     void reload();
     void stop();
     std::string render_metrics() const;
-    admin_response on_admin_request(const admin_request& request) const;
+    admin_response on_admin_request(const admin_request& request);
 
     std::atomic<std::shared_ptr<const config::storkd_config>> config_;
     boost::asio::io_context control_{1};
@@ -48,6 +55,15 @@ private:
     worker_pool workers_;
     std::optional<admin_server> admin_;
     bool serving_ = false;
+
+    // The rule set: durable store, registry, admin endpoints (control thread only), and
+    // the debounce that turns a burst of changes into one table build.
+    std::unique_ptr<routing::file_store> store_;
+    std::optional<routing::rule_registry> registry_;
+    std::optional<routing::rules_api> rules_api_;
+    boost::asio::steady_timer rebuild_timer_{control_};
+    bool rebuild_pending_ = false;
+    double last_table_build_seconds_ = 0;
 
     const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     std::uint64_t reloads_succeeded_ = 0;

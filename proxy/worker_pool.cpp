@@ -2,7 +2,11 @@
 
 #include "proxy/log.hpp"
 
+#include <boost/asio/post.hpp>
+
 #include <pthread.h>
+
+#include <algorithm>
 
 #include <string>
 
@@ -37,6 +41,25 @@ void worker_pool::start()
             }
         }};
     }
+}
+
+void worker_pool::publish(std::shared_ptr<const routing::table> t)
+{
+    for (auto& w : workers_) {
+        boost::asio::post(w->io, [w = w.get(), t] {
+            w->table = t;
+            w->table_generation.store(t->generation(), std::memory_order_release);
+        });
+    }
+}
+
+std::uint64_t worker_pool::oldest_table_generation() const noexcept
+{
+    std::uint64_t oldest = UINT64_MAX;
+    for (const auto& w : workers_) {
+        oldest = std::min(oldest, w->table_generation.load(std::memory_order_acquire));
+    }
+    return workers_.empty() ? 0 : oldest;
 }
 
 void worker_pool::stop()

@@ -1,8 +1,12 @@
 #pragma once
 
+#include "routing/table.hpp"
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -25,11 +29,26 @@ public:
     // Lets each worker finish what it is doing and return from run(), then joins.
     void stop();
 
+    // Hands a new routing table to every worker: a post to each event loop, where the
+    // worker swaps its own pointer. Readers on a worker use that pointer with no atomic
+    // and no lock; a reader never waits for a writer (design.md §1). The old table is
+    // freed by the last worker that lets go of it.
+    void publish(std::shared_ptr<const routing::table> t);
+
+    // The table a worker routes with; only from that worker's thread.
+    const routing::table& table_of(unsigned index) const { return *workers_[index]->table; }
+
+    // The oldest table generation any worker routes with (for metrics and tests: a
+    // change has reached the data plane once this has caught up).
+    std::uint64_t oldest_table_generation() const noexcept;
+
 private:
     struct worker {
         boost::asio::io_context io{1};
         boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard{io.get_executor()};
         std::thread thread;
+        std::shared_ptr<const routing::table> table = std::make_shared<const routing::table>();
+        std::atomic<std::uint64_t> table_generation{0}; // written by the worker, read by metrics
     };
     std::vector<std::unique_ptr<worker>> workers_;
 };

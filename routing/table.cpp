@@ -1,6 +1,5 @@
 #include "routing/table.hpp"
 
-#include <boost/container_hash/hash.hpp>
 
 namespace stork::routing {
 
@@ -11,9 +10,23 @@ std::size_t table::string_hash::operator()(std::string_view s) const noexcept
 
 table::table(std::span<const rule> rules, std::uint64_t generation) : generation_{generation}
 {
+    build(rules, [](const rule& r) -> const rule& { return r; });
+}
+
+table::table(const std::map<std::string, rule, std::less<>>& rules, std::uint64_t generation)
+    : generation_{generation}
+{
+    // Not std::views::values: clang 14 (the fuzz preset) cannot compile libstdc++ 12's ranges.
+    build(rules, [](const auto& entry) -> const rule& { return entry.second; });
+}
+
+template <class Range, class Get>
+void table::build(const Range& rules, Get get)
+{
     // Size the storage first so that the views taken below stay valid.
     std::size_t bytes = 0;
-    for (const rule& r : rules) {
+    for (const auto& element : rules) {
+        const rule& r = get(element);
         bytes += r.host.size() + r.target.size() + (r.upstream ? r.upstream->host.size() : 0);
     }
     storage_.reserve(bytes);
@@ -25,13 +38,14 @@ table::table(std::span<const rule> rules, std::uint64_t generation) : generation
 
     rules_.reserve(rules.size());
     std::size_t wildcards = 0;
-    for (const rule& r : rules) {
-        wildcards += r.host.starts_with("*.") ? 1 : 0;
+    for (const auto& element : rules) {
+        wildcards += get(element).host.starts_with("*.") ? 1 : 0;
     }
     exact_.reserve(rules.size() - wildcards);
     wildcard_.reserve(wildcards);
 
-    for (const rule& r : rules) {
+    for (const auto& element : rules) {
+        const rule& r = get(element);
         rule_view v;
         v.host = keep(r.host);
         v.target = keep(r.target);

@@ -5,6 +5,7 @@
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -48,6 +49,8 @@ class table {
 public:
     table() = default;
     table(std::span<const rule> rules, std::uint64_t generation);
+    // The rule set as a registry keeps it (host → rule), without copying the rules.
+    table(const std::map<std::string, rule, std::less<>>& rules, std::uint64_t generation);
 
     // `host` must be normalised (routing/host.hpp). Allocation-free.
     match_result match(std::string_view host, time_point now) const noexcept;
@@ -58,6 +61,10 @@ public:
     std::size_t memory_bytes() const noexcept;
 
 private:
+    // `get` turns an element of `rules` into the rule (identity, or a map's value).
+    template <class Range, class Get>
+    void build(const Range& rules, Get get);
+
     struct string_hash {
         using is_transparent = void;
         std::size_t operator()(std::string_view s) const noexcept;

@@ -78,6 +78,23 @@ TEST(admin_handler, v1_needs_the_bearer_token)
     EXPECT_EQ(call("PUT", "/v1", "").status, 401u);
 }
 
+TEST(admin_handler, authorised_v1_calls_go_to_the_v1_handler)
+{
+    admin_context c = context();
+    c.v1 = [](const admin_request& r) -> std::optional<admin_response> {
+        if (r.target == "/v1/rules") {
+            return admin_response{200, "application/json", std::string{r.method} + " " + std::string{r.body}, {}};
+        }
+        return std::nullopt;
+    };
+    const auto ok = handle_admin_request(admin_request{"PUT", "/v1/rules", "Bearer " + std::string{token}, "{}"}, c);
+    EXPECT_EQ(ok.status, 200u);
+    EXPECT_EQ(ok.body, "PUT {}");
+    EXPECT_EQ(handle_admin_request(admin_request{"GET", "/v1/other", "Bearer " + std::string{token}, {}}, c).status, 404u);
+    // Without the token the handler is never asked.
+    EXPECT_EQ(handle_admin_request(admin_request{"PUT", "/v1/rules", {}, "{}"}, c).status, 401u);
+}
+
 TEST(admin_handler, empty_expected_token_never_matches)
 {
     EXPECT_FALSE(bearer_token_matches("Bearer ", ""));

@@ -26,6 +26,8 @@ std::string config_text(const std::string& node)
            "admin:\n"
            "  listen: \"127.0.0.1:0\"\n"
            "  token_file: admin.token\n"
+           "rules:\n"
+           "  path: rules\n"
            "access_log: \"off\"\n";
 }
 
@@ -153,7 +155,7 @@ TEST_F(storkd_process, sighup_with_a_broken_config_keeps_the_running_one)
     EXPECT_THAT(m, HasSubstr("stork_config_reloads_total{result=\"failure\"} 1\n"));
     EXPECT_THAT(m, HasSubstr("stork_config_reloads_total{result=\"success\"} 0\n"));
     EXPECT_THAT(child_->err(), HasSubstr("reload refused, the running configuration stays: " + config_.string() +
-                                         ":10:20: upstream.connect_timeout: "));
+                                         ":12:20: upstream.connect_timeout: "));
 
     // A fixed configuration is then applied by the next SIGHUP.
     dir_.write("storkd.yaml", config_text("front-02"));
@@ -177,12 +179,12 @@ TEST_F(storkd_process, sighup_reloads_the_admin_token)
     ASSERT_NE(port, 0);
     const std::vector<std::pair<std::string, std::string>> old_token{{"Authorization", "Bearer 0123456789abcdef0123456789abcdef"}};
     const std::vector<std::pair<std::string, std::string>> new_token{{"Authorization", "Bearer fedcba9876543210fedcba9876543210"}};
-    EXPECT_EQ(test::http_request(port, "GET", "/v1/rules", old_token).status, 404u);
+    EXPECT_EQ(test::http_request(port, "GET", "/v1/rules", old_token).status, 200u);
     dir_.write("admin.token", "fedcba9876543210fedcba9876543210\n");
     child_->send_signal(SIGHUP);
     ASSERT_TRUE(notify_.wait_for("STORK_RELOAD", "ok", 30s));
     EXPECT_EQ(test::http_request(port, "GET", "/v1/rules", old_token).status, 401u);
-    EXPECT_EQ(test::http_request(port, "GET", "/v1/rules", new_token).status, 404u);
+    EXPECT_EQ(test::http_request(port, "GET", "/v1/rules", new_token).status, 200u);
 }
 
 TEST_F(storkd_process, refuses_to_start_with_a_broken_config)
@@ -198,7 +200,7 @@ TEST_F(storkd_process, admin_address_in_use_is_a_clear_start_error)
     const std::uint16_t port = start();
     ASSERT_NE(port, 0);
     const auto second = dir_.write("second.yaml", "listen:\n  http: [\"127.0.0.1:0\"]\nadmin:\n  listen: \"127.0.0.1:" +
-                                                      std::to_string(port) + "\"\n  token_file: admin.token\n");
+                                                      std::to_string(port) + "\"\n  token_file: admin.token\nrules:\n  path: rules2\n");
     const auto r = test::run({test::binary("storkd").string(), "--config", second.string()});
     EXPECT_EQ(r.status.code, 1);
     EXPECT_THAT(r.err, HasSubstr("cannot start: admin listener 127.0.0.1:" + std::to_string(port)));
