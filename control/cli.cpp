@@ -2,7 +2,7 @@
 
 #include "config/host_name.hpp"
 #include "config/printable.hpp"
-#include "control/timestamp.hpp"
+#include "config/timestamp.hpp"
 #include "stork/version.hpp"
 
 #include <algorithm>
@@ -99,7 +99,7 @@ constexpr flag_info config_flag{
     .help = "control configuration (default: STORK_CONFIG, else /etc/stork/control.yaml)", .global = true};
 constexpr flag_info admin_flag{
     .name = "--admin", .value = "URL",
-    .help = "storkd admin API, e.g. http://127.0.0.1:9180 (default: STORK_ADMIN)", .global = true};
+    .help = "storkd admin API, http://HOST:PORT (default: STORK_ADMIN, else http://127.0.0.1:9180)", .global = true};
 constexpr flag_info token_file_flag{
     .name = "--token-file", .value = "F",
     .help = "file holding the admin API token (default: STORK_TOKEN)", .global = true};
@@ -238,6 +238,7 @@ config::parsed<command> build_rules_get(const given_args& g)
     rules_get_command c;
     c.admin = admin_from(g);
     STORK_TAKE(c.host, parse_host("HOST", g.positionals[0], true));
+    c.json = g.has("--json");
     return command{rules_command{std::move(c)}};
 }
 
@@ -284,7 +285,7 @@ config::parsed<command> build_rules_add(const given_args& g)
         return config::invalid{"--expires-at and --ttl both set the expiry: give one of them"};
     }
     if (const auto at = g.value("--expires-at")) {
-        auto t = parse_rfc3339(*at);
+        auto t = config::parse_rfc3339(*at);
         if (!t) {
             return config::invalid{"--expires-at: " + t.error()};
         }
@@ -295,6 +296,7 @@ config::parsed<command> build_rules_add(const given_args& g)
     }
     c.app = g.string_value("--app");
     c.migration = g.string_value("--migration");
+    c.json = g.has("--json");
     return command{rules_command{std::move(c)}};
 }
 
@@ -303,6 +305,20 @@ config::parsed<command> build_rules_remove(const given_args& g)
     rules_remove_command c;
     c.admin = admin_from(g);
     STORK_TAKE(c.host, parse_host("HOST", g.positionals[0], true));
+    return command{rules_command{std::move(c)}};
+}
+
+config::parsed<command> build_rules_purge(const given_args& g)
+{
+    rules_purge_command c;
+    c.admin = admin_from(g);
+    // Zero is meaningful here ("every expired rule"), so a plain duration, not a positive one.
+    auto d = config::parse_duration(*g.value("--expired-for"));
+    if (!d) {
+        return config::invalid{"--expired-for: " + d.error()};
+    }
+    c.expired_for = *d;
+    c.json = g.has("--json");
     return command{rules_command{std::move(c)}};
 }
 
@@ -439,6 +455,19 @@ constexpr flag_info rules_list_flags[] = {
 
 constexpr flag_info admin_only_flags[] = {admin_flag, token_file_flag};
 
+constexpr flag_info json_flag{.name = "--json", .help = "print the admin API's JSON answer"};
+
+constexpr flag_info rules_get_flags[] = {json_flag, admin_flag, token_file_flag};
+
+constexpr flag_info rules_purge_flags[] = {
+    {.name = "--expired-for", .value = "DURATION",
+     .help = "remove the rules expired for at least this long, e.g. 7d (0s: every expired rule)",
+     .required = true},
+    json_flag,
+    admin_flag,
+    token_file_flag,
+};
+
 constexpr flag_info rules_add_flags[] = {
     {.name = "--target", .value = "T", .help = "the app's host name in the new region", .required = true},
     {.name = "--mode", .value = "proxy|redirect|passthrough",
@@ -451,6 +480,7 @@ constexpr flag_info rules_add_flags[] = {
     {.name = "--ttl", .value = "DURATION", .help = "the rule expires this long from now, e.g. 30d"},
     {.name = "--app", .value = "A", .help = "label: the app the rule belongs to"},
     {.name = "--migration", .value = "M", .help = "label: the migration that installed the rule"},
+    {.name = "--json", .help = "print the stored rule as the admin API's JSON"},
     admin_flag,
     token_file_flag,
 };
@@ -510,9 +540,10 @@ constexpr subcommand_info subcommands[] = {
         .group = family::rules,
         .name = "rules get",
         .summary = "show the rule of one host",
-        .synopsis = "stork rules get HOST [--admin URL] [--token-file F]",
-        .description = "Shows the rule of HOST (an exact host or *.example.com) as JSON.",
-        .flags = admin_only_flags,
+        .synopsis = "stork rules get HOST [--json] [--admin URL] [--token-file F]",
+        .description = "Shows the rule of HOST (an exact host or *.example.com), one field per line, or as\n"
+                       "JSON with --json. Exit status: 0 shown, 1 no rule for HOST, 2 error.",
+        .flags = rules_get_flags,
         .positionals = host_arg,
         .example = "stork rules get my-app.example.com",
         .build = build_rules_get,
@@ -524,7 +555,7 @@ constexpr subcommand_info subcommands[] = {
         .synopsis = "stork rules add HOST --target T [--mode proxy|redirect|passthrough]\n"
                     "                [--upstream HOST:PORT] [--no-upstream-tls] [--no-preserve-host]\n"
                     "                [--redirect-code 301|302|307|308] [--expires-at RFC3339 | --ttl DURATION]\n"
-                    "                [--app A] [--migration M] [--admin URL] [--token-file F]",
+                    "                [--app A] [--migration M] [--json] [--admin URL] [--token-file F]",
         .description = "Installs a rule on a storkd: requests for HOST (or, with *.example.com, for any one\n"
                        "label below example.com) go to the app T in the new region. The rule expires at\n"
                        "--expires-at, after --ttl, or else after the daemon's rules.default_ttl (30d).",
@@ -538,11 +569,25 @@ constexpr subcommand_info subcommands[] = {
         .name = "rules remove",
         .summary = "remove the rule of one host",
         .synopsis = "stork rules remove HOST [--admin URL] [--token-file F]",
-        .description = "Removes the rule of HOST: its traffic goes to the region's own router again.",
+        .description = "Removes the rule of HOST: its traffic goes to the region's own router again.\n"
+                       "Exit status: 0 removed, 1 no rule for HOST, 2 error.",
         .flags = admin_only_flags,
         .positionals = host_arg,
         .example = "stork rules remove my-app.example.com",
         .build = build_rules_remove,
+    },
+    {
+        .group = family::rules,
+        .name = "rules purge",
+        .summary = "remove the rules that expired long enough ago",
+        .synopsis = "stork rules purge --expired-for DURATION [--json] [--admin URL] [--token-file F]",
+        .description = "Removes the rules that expired at least DURATION ago and lists their hosts. An\n"
+                       "expired rule still answers its host with a page saying where the app went; purge it\n"
+                       "once that page is no longer useful.",
+        .flags = rules_purge_flags,
+        .positionals = {},
+        .example = "stork rules purge --expired-for 7d",
+        .build = build_rules_purge,
     },
     {
         .group = family::dns,
@@ -1013,6 +1058,7 @@ struct name_of {
     std::string operator()(const rules_get_command&) const { return "rules get"; }
     std::string operator()(const rules_add_command&) const { return "rules add"; }
     std::string operator()(const rules_remove_command&) const { return "rules remove"; }
+    std::string operator()(const rules_purge_command&) const { return "rules purge"; }
     std::string operator()(const dns_check_command&) const { return "dns check"; }
     std::string operator()(const dns_report_command&) const { return "dns report"; }
     std::string operator()(const platform_import_command&) const { return "platform import"; }

@@ -50,6 +50,7 @@ struct rules_list_command {
 struct rules_get_command {
     admin_options admin{};
     std::string host{};
+    bool json = false;
 
     friend bool operator==(const rules_get_command&, const rules_get_command&) = default;
 };
@@ -72,6 +73,7 @@ struct rules_add_command {
     std::optional<config::duration> ttl{};  // --ttl; never together with expires_at
     std::optional<std::string> app{};
     std::optional<std::string> migration{};
+    bool json = false;  // print the stored rule as the server's JSON
 
     friend bool operator==(const rules_add_command&, const rules_add_command&) = default;
 };
@@ -83,7 +85,18 @@ struct rules_remove_command {
     friend bool operator==(const rules_remove_command&, const rules_remove_command&) = default;
 };
 
-using rules_command = std::variant<rules_list_command, rules_get_command, rules_add_command, rules_remove_command>;
+// `rules purge --expired-for D`: removes the rules that expired at least D ago. Zero is
+// allowed: it purges every rule that has expired.
+struct rules_purge_command {
+    admin_options admin{};
+    config::duration expired_for{};
+    bool json = false;
+
+    friend bool operator==(const rules_purge_command&, const rules_purge_command&) = default;
+};
+
+using rules_command = std::variant<rules_list_command, rules_get_command, rules_add_command, rules_remove_command,
+                                   rules_purge_command>;
 
 // ---- dns -----------------------------------------------------------------------------
 

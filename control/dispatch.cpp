@@ -1,5 +1,9 @@
 #include "control/dispatch.hpp"
 
+#include "control/admin_access.hpp"
+#include "control/rules_commands.hpp"
+
+#include <chrono>
 #include <iostream>
 
 namespace stork::control {
@@ -37,7 +41,11 @@ int run_command(const command& cmd)
 
 int run_rules(const rules_command& cmd)
 {
-    return not_available(command{cmd});
+    const rules_io io{.out = std::cout,
+                      .err = std::cerr,
+                      .env = process_environment(),
+                      .now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now())};
+    return run_rules_command(cmd, io);
 }
 
 int run_dns(const dns_command& cmd)

@@ -186,7 +186,9 @@ api_response rules_api::one(const api_request& request, std::string_view encoded
     if (request.method == "PUT") {
         auto decoded_rule = rule_from_request(request.body, request_context{name, now, default_ttl_});
         if (auto* error = std::get_if<field_error>(&decoded_rule)) {
-            return json_error(400, error->message, error->field);
+            // "upstream is not used by a redirect rule": the message reads whole on its own.
+            const std::string message = error->field.empty() ? error->message : error->field + " " + error->message;
+            return json_error(400, message, error->field);
         }
         rule_registry::put_result result;
         try {
