@@ -2,6 +2,7 @@
 
 #include "config/duration.hpp"
 #include "config/endpoint.hpp"
+#include "routing/rule.hpp"
 
 #include <chrono>
 #include <optional>
@@ -55,8 +56,8 @@ struct rules_get_command {
     friend bool operator==(const rules_get_command&, const rules_get_command&) = default;
 };
 
-// The rule modes of design.md §2; routing's rule model (issue 3) has the same three.
-enum class rule_mode { proxy, redirect, passthrough };
+// The rule modes of design.md §2: routing's own.
+using routing::rule_mode;
 
 // `rules add`: only what the operator typed; what is absent takes the server's default
 // (mode proxy, upstream resolved from target, redirect code 308, expiry now + default_ttl).

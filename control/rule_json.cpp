@@ -11,19 +11,6 @@ namespace {
 
 namespace json = boost::json;
 
-std::string_view mode_name(rule_mode mode)
-{
-    switch (mode) {
-    case rule_mode::proxy:
-        return "proxy";
-    case rule_mode::redirect:
-        return "redirect";
-    case rule_mode::passthrough:
-        return "passthrough";
-    }
-    return "proxy";
-}
-
 // The string at `key`, or nothing when absent, null or not a string.
 std::optional<std::string> string_at(const json::object& object, std::string_view key)
 {
@@ -44,7 +31,7 @@ json::object rule_body(const rules_add_command& cmd, std::chrono::sys_seconds no
     body["host"] = cmd.host;
     body["target"] = cmd.target;
     if (cmd.mode) {
-        body["mode"] = mode_name(*cmd.mode);
+        body["mode"] = routing::to_string(*cmd.mode);
     }
     if (cmd.upstream) {
         body["upstream"] = cmd.upstream->to_string();

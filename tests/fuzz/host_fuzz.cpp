@@ -3,21 +3,13 @@
 // trailing dot, and normalising it again changes nothing.
 #include "routing/host.hpp"
 
+#include "tests/fuzz/fuzz_check.hpp"
+
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <string_view>
 
-namespace {
-
-void require(bool condition)
-{
-    if (!condition) {
-        std::abort();
-    }
-}
-
-} // namespace
+using stork::fuzz::require;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {

@@ -1,8 +1,8 @@
 // The rule endpoints of a real storkd: the contract of design.md §2 over HTTP, changes
 // reaching every worker's table, rules surviving restarts and kill -9.
 #include "tests/support/http_client.hpp"
-#include "tests/support/notify_socket.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/storkd_instance.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <boost/json/parse.hpp>
@@ -48,23 +48,16 @@ protected:
     // Starts storkd and waits for READY=1; returns the admin port.
     std::uint16_t start()
     {
-        child_.emplace(std::vector<std::string>{test::binary("storkd").string(), "--config", config_.string()},
-                       std::vector<std::pair<std::string, std::string>>{{"NOTIFY_SOCKET", notify_.path().string()}});
-        const auto ready = notify_.wait_for("READY", "1", 60s);
-        if (!ready) {
-            ADD_FAILURE() << "storkd did not become ready; stderr:\n" << child_->err();
-            return 0;
-        }
-        const std::string admin = ready->at("STORK_ADMIN");
-        return static_cast<std::uint16_t>(std::stoi(admin.substr(admin.rfind(':') + 1)));
+        storkd_.emplace(config_);
+        return storkd_->admin_port();
     }
 
     void stop()
     {
-        child_->send_signal(SIGTERM);
-        const auto status = child_->wait(60s);
+        storkd_->process().send_signal(SIGTERM);
+        const auto status = storkd_->process().wait(60s);
         ASSERT_TRUE(status);
-        EXPECT_EQ(status->code, 0) << child_->err();
+        EXPECT_EQ(status->code, 0) << storkd_->process().err();
     }
 
     // The value of an unlabelled sample in /metrics ("name value\n").
@@ -81,8 +74,7 @@ protected:
 
     test::temp_dir dir_;
     std::filesystem::path config_;
-    test::notify_socket notify_;
-    std::optional<test::child_process> child_;
+    std::optional<test::storkd_instance> storkd_;
 };
 
 TEST_F(rules_process, the_admin_api_contract_over_http)
@@ -237,8 +229,8 @@ TEST_F(rules_process, kill_9_under_concurrent_writes_loses_no_acknowledged_rule)
             });
         }
         std::this_thread::sleep_for(std::chrono::milliseconds{std::uniform_int_distribution{5, 250}(rng)});
-        child_->send_signal(SIGKILL);
-        const auto status = child_->wait(30s);
+        storkd_->process().send_signal(SIGKILL);
+        const auto status = storkd_->process().wait(30s);
         dead = true;
         for (auto& t : threads) {
             t.join();

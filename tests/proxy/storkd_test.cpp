@@ -1,8 +1,8 @@
 // storkd as a process: started with a generated configuration, waited on through its own
 // sd_notify messages, driven with signals, stopped by pid.
 #include "tests/support/http_client.hpp"
-#include "tests/support/notify_socket.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/storkd_instance.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <gmock/gmock.h>
@@ -42,23 +42,15 @@ protected:
     // Starts storkd and waits for READY=1; returns the admin port it reported.
     std::uint16_t start()
     {
-        child_.emplace(std::vector<std::string>{test::binary("storkd").string(), "--config", config_.string()},
-                       std::vector<std::pair<std::string, std::string>>{{"NOTIFY_SOCKET", notify_.path().string()}});
-        const auto ready = notify_.wait_for("READY", "1", 30s);
-        if (!ready) {
-            ADD_FAILURE() << "storkd did not become ready; stderr:\n" << child_->err();
-            return 0;
-        }
-        const std::string admin = ready->at("STORK_ADMIN");
-        return static_cast<std::uint16_t>(std::stoi(admin.substr(admin.rfind(':') + 1)));
+        storkd_.emplace(config_);
+        return storkd_->admin_port();
     }
 
     std::string metrics(std::uint16_t port) { return test::http_request(port, "GET", "/metrics").body; }
 
     test::temp_dir dir_;
     std::filesystem::path config_;
-    test::notify_socket notify_;
-    std::optional<test::child_process> child_;
+    std::optional<test::storkd_instance> storkd_;
 };
 
 TEST_F(storkd_process, check_prints_ok_for_a_valid_configuration)
@@ -118,9 +110,9 @@ TEST_F(storkd_process, serves_health_and_metrics_then_stops_on_sigterm)
     EXPECT_THAT(m, HasSubstr("# TYPE stork_uptime_seconds gauge\nstork_uptime_seconds "));
     EXPECT_EQ(test::http_request(port, "GET", "/v1/rules").status, 401u);
 
-    child_->send_signal(SIGTERM);
-    EXPECT_TRUE(notify_.wait_for("STOPPING", "1", 30s));
-    const auto status = child_->wait(30s);
+    storkd_->process().send_signal(SIGTERM);
+    EXPECT_TRUE(storkd_->notifications().wait_for("STOPPING", "1", 30s));
+    const auto status = storkd_->process().wait(30s);
     ASSERT_TRUE(status) << "storkd did not exit after SIGTERM";
     EXPECT_EQ(status->code, 0);
     EXPECT_EQ(status->signal, 0);
@@ -129,8 +121,8 @@ TEST_F(storkd_process, serves_health_and_metrics_then_stops_on_sigterm)
 TEST_F(storkd_process, sigint_is_a_clean_stop_too)
 {
     ASSERT_NE(start(), 0);
-    child_->send_signal(SIGINT);
-    const auto status = child_->wait(30s);
+    storkd_->process().send_signal(SIGINT);
+    const auto status = storkd_->process().wait(30s);
     ASSERT_TRUE(status);
     EXPECT_EQ(status->code, 0);
 }
@@ -142,8 +134,8 @@ TEST_F(storkd_process, sighup_with_a_broken_config_keeps_the_running_one)
     EXPECT_THAT(metrics(port), HasSubstr("stork_config_reloads_total{result=\"failure\"} 0\n"));
 
     dir_.write("storkd.yaml", config_text("front-02") + "upstream:\n  connect_timeout: soon\n");
-    child_->send_signal(SIGHUP);
-    const auto reloaded = notify_.wait_for("STORK_RELOAD", std::nullopt, 30s);
+    storkd_->process().send_signal(SIGHUP);
+    const auto reloaded = storkd_->notifications().wait_for("STORK_RELOAD", std::nullopt, 30s);
     ASSERT_TRUE(reloaded);
     EXPECT_EQ(reloaded->at("STORK_RELOAD"), "failed");
     EXPECT_EQ(reloaded->at("READY"), "1");
@@ -154,21 +146,21 @@ TEST_F(storkd_process, sighup_with_a_broken_config_keeps_the_running_one)
     EXPECT_THAT(m, HasSubstr("stork_node_info{node=\"front-01\"} 1\n"));
     EXPECT_THAT(m, HasSubstr("stork_config_reloads_total{result=\"failure\"} 1\n"));
     EXPECT_THAT(m, HasSubstr("stork_config_reloads_total{result=\"success\"} 0\n"));
-    EXPECT_THAT(child_->err(), HasSubstr("reload refused, the running configuration stays: " + config_.string() +
+    EXPECT_THAT(storkd_->process().err(), HasSubstr("reload refused, the running configuration stays: " + config_.string() +
                                          ":12:20: upstream.connect_timeout: "));
 
     // A fixed configuration is then applied by the next SIGHUP.
     dir_.write("storkd.yaml", config_text("front-02"));
-    child_->send_signal(SIGHUP);
-    const auto again = notify_.wait_for("STORK_RELOAD", std::nullopt, 30s);
+    storkd_->process().send_signal(SIGHUP);
+    const auto again = storkd_->notifications().wait_for("STORK_RELOAD", std::nullopt, 30s);
     ASSERT_TRUE(again);
     EXPECT_EQ(again->at("STORK_RELOAD"), "ok");
     const std::string after = metrics(port);
     EXPECT_THAT(after, HasSubstr("stork_node_info{node=\"front-02\"} 1\n"));
     EXPECT_THAT(after, HasSubstr("stork_config_reloads_total{result=\"success\"} 1\n"));
 
-    child_->send_signal(SIGTERM);
-    const auto status = child_->wait(30s);
+    storkd_->process().send_signal(SIGTERM);
+    const auto status = storkd_->process().wait(30s);
     ASSERT_TRUE(status);
     EXPECT_EQ(status->code, 0);
 }
@@ -181,8 +173,8 @@ TEST_F(storkd_process, sighup_reloads_the_admin_token)
     const std::vector<std::pair<std::string, std::string>> new_token{{"Authorization", "Bearer fedcba9876543210fedcba9876543210"}};
     EXPECT_EQ(test::http_request(port, "GET", "/v1/rules", old_token).status, 200u);
     dir_.write("admin.token", "fedcba9876543210fedcba9876543210\n");
-    child_->send_signal(SIGHUP);
-    ASSERT_TRUE(notify_.wait_for("STORK_RELOAD", "ok", 30s));
+    storkd_->process().send_signal(SIGHUP);
+    ASSERT_TRUE(storkd_->notifications().wait_for("STORK_RELOAD", "ok", 30s));
     EXPECT_EQ(test::http_request(port, "GET", "/v1/rules", old_token).status, 401u);
     EXPECT_EQ(test::http_request(port, "GET", "/v1/rules", new_token).status, 200u);
 }
