@@ -98,7 +98,8 @@ void storkd::open_rules()
     registry_.emplace(*store_, warn);
     rules_api_.emplace(
         *registry_, rule_clock, cfg->rules.default_ttl, [this] { rules_changed(); });
-    log_info("rules: " + std::to_string(registry_->rules().size()) + " rules from " + cfg->rules.path.string());
+    const std::size_t n = registry_->rules().size();
+    log_info("rules: " + std::to_string(n) + (n == 1 ? " rule" : " rules") + " from " + cfg->rules.path.string());
 }
 
 void storkd::rules_changed()
