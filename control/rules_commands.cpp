@@ -135,6 +135,22 @@ config::parsed<json::object> rule_answer(const admin_reply& reply)
     return value->get_object();
 }
 
+// The JSON body of an answer that must be 200 (list, purge); nothing, once the user has
+// been told why, when the status or the body is not that.
+std::optional<json::value> json_of_200(const answered& a, const rules_io& io, const std::string& expecting)
+{
+    if (a.reply.status != 200) {
+        fail(io, is_success(a.reply) ? unexpected(a, expecting) : refusal(a.reply, "the request"));
+        return std::nullopt;
+    }
+    auto value = parse_answer(a.reply.body);
+    if (!value) {
+        fail(io, unexpected(a, value.error()));
+        return std::nullopt;
+    }
+    return *std::move(value);
+}
+
 std::string plural(std::size_t n, std::string_view one, std::string_view many)
 {
     return std::to_string(n) + " " + std::string{n == 1 ? one : many};
@@ -177,13 +193,9 @@ int run_rules_list(const rules_list_command& cmd, const rules_io& io)
     if (!a) {
         return exit_error;
     }
-    if (a->reply.status != 200) {
-        return fail(io, is_success(a->reply) ? unexpected(*a, "expected 200 and a list of rules")
-                                             : refusal(a->reply, "the request"));
-    }
-    auto value = parse_answer(a->reply.body);
+    const auto value = json_of_200(*a, io, "expected 200 and a list of rules");
     if (!value) {
-        return fail(io, unexpected(*a, value.error()));
+        return exit_error;
     }
     auto rows = rule_rows_from_list(*value);
     if (!rows) {
@@ -275,13 +287,9 @@ int run_rules_purge(const rules_purge_command& cmd, const rules_io& io)
     if (!a) {
         return exit_error;
     }
-    if (a->reply.status != 200) {
-        return fail(io, is_success(a->reply) ? unexpected(*a, "expected 200 and the purged hosts")
-                                             : refusal(a->reply, "the request"));
-    }
-    auto value = parse_answer(a->reply.body);
+    const auto value = json_of_200(*a, io, "expected 200 and the purged hosts");
     if (!value) {
-        return fail(io, unexpected(*a, value.error()));
+        return exit_error;
     }
     auto hosts = purged_hosts_from_json(*value);
     if (!hosts) {

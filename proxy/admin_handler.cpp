@@ -12,12 +12,6 @@ namespace stork::proxy {
 
 namespace {
 
-std::string json_error(std::string_view message)
-{
-    // Messages are ours (no user text), so there is nothing to escape.
-    return "{\"error\":\"" + std::string{message} + "\"}\n";
-}
-
 admin_response method_not_allowed(std::string_view allow)
 {
     admin_response r{405, "text/plain; charset=utf-8", "method not allowed\n", {}};
@@ -83,7 +77,7 @@ admin_response handle_admin_request(const admin_request& request, const admin_co
     }
     if (path == "/v1" || path.starts_with("/v1/")) {
         if (!bearer_token_matches(request.authorization, context.token)) {
-            admin_response r{401, "application/json", json_error("missing or wrong bearer token"), {}};
+            admin_response r = routing::json_error(401, "missing or wrong bearer token");
             r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"storkd\"");
             return r;
         }
@@ -92,7 +86,7 @@ admin_response handle_admin_request(const admin_request& request, const admin_co
                 return *std::move(answer);
             }
         }
-        return {404, "application/json", json_error("no such endpoint"), {}};
+        return routing::json_error(404, "no such endpoint");
     }
     return {404, "text/plain; charset=utf-8", "not found\n", {}};
 }

@@ -23,26 +23,23 @@ table::table(const std::map<std::string, rule, std::less<>>& rules, std::uint64_
 template <class Range, class Get>
 void table::build(const Range& rules, Get get)
 {
-    // Size the storage first so that the views taken below stay valid.
+    // Size everything first, in one pass, so that the views taken below stay valid.
     std::size_t bytes = 0;
+    std::size_t wildcards = 0;
     for (const auto& element : rules) {
         const rule& r = get(element);
         bytes += r.host.size() + r.target.size() + (r.upstream ? r.upstream->host.size() : 0);
+        wildcards += r.host.starts_with("*.") ? 1 : 0;
     }
     storage_.reserve(bytes);
+    rules_.reserve(rules.size());
+    exact_.reserve(rules.size() - wildcards);
+    wildcard_.reserve(wildcards);
     const auto keep = [this](std::string_view s) {
         const std::size_t at = storage_.size();
         storage_.append(s);
         return std::string_view{storage_.data() + at, s.size()};
     };
-
-    rules_.reserve(rules.size());
-    std::size_t wildcards = 0;
-    for (const auto& element : rules) {
-        wildcards += get(element).host.starts_with("*.") ? 1 : 0;
-    }
-    exact_.reserve(rules.size() - wildcards);
-    wildcard_.reserve(wildcards);
 
     for (const auto& element : rules) {
         const rule& r = get(element);
