@@ -62,6 +62,17 @@ parsed<unsigned> parse_workers(std::string_view text, unsigned cpus)
     return n;
 }
 
+parsed<unsigned> parse_count(std::string_view text, unsigned low, unsigned high)
+{
+    unsigned n = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || n < low || n > high) {
+        return invalid{"must be a whole number from " + std::to_string(low) + " to " + std::to_string(high) +
+                       ", not " + quoted(text)};
+    }
+    return n;
+}
+
 parsed<duration> parse_positive_duration(std::string_view text)
 {
     auto d = parse_duration(text);
@@ -274,7 +285,8 @@ void read_upstream(const yaml_map& root, storkd_config& c, const path_resolver& 
     if (!node) {
         return;
     }
-    const yaml_map m{root.reader(), *node, "upstream", {"ca_file", "connect_timeout"}};
+    const yaml_map m{root.reader(), *node, "upstream",
+                     {"ca_file", "connect_timeout", "read_timeout", "idle_timeout", "max_idle_per_key"}};
     if (auto ca = m.value<fs::path>("ca_file", resolve)) {
         c.upstream.ca_file = *ca;
         if (o.check_files) {
@@ -283,6 +295,38 @@ void read_upstream(const yaml_map& root, storkd_config& c, const path_resolver& 
     }
     c.upstream.connect_timeout =
         m.value<duration>("connect_timeout", parse_positive_duration).value_or(c.upstream.connect_timeout);
+    c.upstream.read_timeout =
+        m.value<duration>("read_timeout", parse_positive_duration).value_or(c.upstream.read_timeout);
+    c.upstream.idle_timeout =
+        m.value<duration>("idle_timeout", parse_positive_duration).value_or(c.upstream.idle_timeout);
+    c.upstream.max_idle_per_key =
+        m.value<unsigned>("max_idle_per_key", [](std::string_view t) { return parse_count(t, 0, 100'000); })
+            .value_or(c.upstream.max_idle_per_key);
+}
+
+void read_timeouts(const yaml_map& root, storkd_config& c)
+{
+    const auto node = root.find("timeouts");
+    if (!node) {
+        return;
+    }
+    const yaml_map m{root.reader(), *node, "timeouts", {"header_read", "keepalive", "drain"}};
+    auto& t = c.timeouts;
+    t.header_read = m.value<duration>("header_read", parse_positive_duration).value_or(t.header_read);
+    t.keepalive = m.value<duration>("keepalive", parse_positive_duration).value_or(t.keepalive);
+    t.drain = m.value<duration>("drain", parse_duration).value_or(t.drain);
+}
+
+void read_limits(const yaml_map& root, storkd_config& c)
+{
+    const auto node = root.find("limits");
+    if (!node) {
+        return;
+    }
+    const yaml_map m{root.reader(), *node, "limits", {"connections_per_worker"}};
+    c.limits.connections_per_worker =
+        m.value<unsigned>("connections_per_worker", [](std::string_view t) { return parse_count(t, 1, 1'000'000); })
+            .value_or(c.limits.connections_per_worker);
 }
 
 void read_fallback(const yaml_map& root, storkd_config& c)
@@ -451,8 +495,8 @@ storkd_config parse_storkd_config(std::string_view yaml, const fs::path& file_na
     c.source = source;
 
     const yaml_map top{reader, *root, "",
-                       {"node", "workers", "listen", "admin", "tls", "upstream", "fallback", "rules", "dns",
-                        "access_log"}};
+                       {"node", "workers", "listen", "admin", "tls", "upstream", "timeouts", "limits", "fallback",
+                        "rules", "dns", "access_log"}};
     c.node = top.value<std::string>("node", parse_node_name).value_or(machine_name());
     const unsigned cpus = options.cpu_count != 0 ? options.cpu_count : std::thread::hardware_concurrency();
     c.workers = top.value<unsigned>("workers", [&](std::string_view t) { return parse_workers(t, cpus); })
@@ -461,6 +505,8 @@ storkd_config parse_storkd_config(std::string_view yaml, const fs::path& file_na
     read_admin(top, c, resolve, options);
     read_tls(top, c, resolve, options);
     read_upstream(top, c, resolve, options);
+    read_timeouts(top, c);
+    read_limits(top, c);
     read_fallback(top, c);
     read_rules(top, c, resolve, options);
     read_dns(top, c);

@@ -34,6 +34,20 @@ struct tls_config {
 struct upstream_config {
     std::filesystem::path ca_file;      // default /etc/ssl/certs/ca-certificates.crt
     duration connect_timeout{5'000};
+    duration read_timeout{60'000};      // waiting for a response head or body bytes
+    duration idle_timeout{60'000};      // an idle pooled connection is closed after this
+    unsigned max_idle_per_key = 64;     // idle pooled connections per (address, tls, sni)
+};
+
+// Client-side timeouts (design.md §3).
+struct timeouts_config {
+    duration header_read{10'000};       // from the first byte of a request head to its end
+    duration keepalive{75'000};         // idle between two requests on one connection
+    duration drain{30'000};             // SIGTERM: how long in-flight requests may take
+};
+
+struct limits_config {
+    unsigned connections_per_worker = 16'384; // accepting pauses at this many client connections
 };
 
 struct fallback_config {
@@ -68,6 +82,8 @@ struct storkd_config {
     admin_config admin;
     std::optional<tls_config> tls;      // required when listen.https is not empty
     upstream_config upstream;
+    timeouts_config timeouts;
+    limits_config limits;
     fallback_config fallback;
     rules_config rules;
     dns_config dns;

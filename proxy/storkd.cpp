@@ -1,7 +1,9 @@
 #include "proxy/storkd.hpp"
 
 #include "config/diagnostic.hpp"
+#include "proxy/access_log.hpp"
 #include "proxy/log.hpp"
+#include "proxy/upstream_connect.hpp"
 #include "proxy/metrics.hpp"
 #include "proxy/notify.hpp"
 #include "stork/version.hpp"
@@ -53,6 +55,12 @@ int storkd::run()
     // sees the process must not kill it (SIGHUP's default action).
     wait_for_signal();
     open_rules();
+    try {
+        start_dataplane();
+    } catch (const std::exception& e) {
+        log_error(e.what());
+        return 1;
+    }
     workers_.start();
     rebuild_table();
     admin_.emplace(control_, cfg->admin.listen,
@@ -63,12 +71,17 @@ int storkd::run()
 
     const auto admin_at = admin_->local_endpoint();
     const std::string admin_text = config::endpoint{admin_at.address().to_string(), admin_at.port(), true}.to_string();
+    std::string http_text;
+    for (const auto& ep : http_bound_) {
+        http_text += (http_text.empty() ? "" : ",") + to_text(ep);
+    }
     log_notice("storkd " + std::string{stork::version} + " (" + stork::commit + ") node " + cfg->node + ": " +
-               std::to_string(workers_.size()) + " workers, admin on " + admin_text + ", config " +
-               cfg->source.string());
-    // STORK_ADMIN is ours: the actual admin address (port 0 in tests). systemd ignores
-    // assignments it does not know.
-    notify("READY=1\nSTATUS=serving; admin on " + admin_text + "\nSTORK_ADMIN=" + admin_text);
+               std::to_string(workers_.size()) + " workers, http on " + (http_text.empty() ? "-" : http_text) +
+               ", admin on " + admin_text + ", config " + cfg->source.string());
+    // STORK_ADMIN and STORK_HTTP are ours: the actual addresses (port 0 in tests). systemd
+    // ignores assignments it does not know.
+    notify("READY=1\nSTATUS=serving; http on " + (http_text.empty() ? "-" : http_text) + ", admin on " + admin_text +
+           "\nSTORK_ADMIN=" + admin_text + "\nSTORK_HTTP=" + http_text);
 
     control_.run();
     workers_.stop();
@@ -89,6 +102,14 @@ routing::time_point rule_clock()
 }
 
 } // namespace
+
+void storkd::start_dataplane()
+{
+    const auto cfg = config_.load();
+    access_log_ = access_log_sink::open(cfg->access_log);
+    workers_.open_dataplane(dataplane_settings::from(*cfg), access_log_);
+    http_bound_ = workers_.listen_http(cfg->listen.http);
+}
 
 void storkd::open_rules()
 {
@@ -154,6 +175,16 @@ void storkd::reload()
         auto next = config::load_storkd_config(running->source);
         warn_about_restart_only_changes(*running, next);
         rules_api_->set_default_ttl(next.rules.default_ttl);
+        workers_.publish(dataplane_settings::from(next));
+        if (access_log_) {
+            if (next.access_log.where != running->access_log.where || next.access_log.path != running->access_log.path) {
+                log_warning("reload: access_log changed; restart storkd to apply");
+            }
+            if (const auto ec = access_log_->reopen()) {
+                log_warning("reload: reopening the access log " + access_log_->path().string() + ": " + ec.message() +
+                            "; still writing to the old file");
+            }
+        }
         config_.store(std::make_shared<const config::storkd_config>(std::move(next)));
         ++reloads_succeeded_;
         last_reload_success_ = unix_now();
@@ -178,6 +209,12 @@ void storkd::stop()
     if (admin_) {
         admin_->stop();
     }
+    // The workers stop accepting and finish what is in flight; the control loop stays up
+    // until the last of them is done (or the drain timeout cut the rest).
+    draining_.emplace(control_.get_executor());
+    workers_.drain([this] {
+        boost::asio::post(control_, [this] { draining_.reset(); });
+    });
 }
 
 admin_response storkd::on_admin_request(const admin_request& request)
@@ -235,7 +272,76 @@ std::string storkd::render_metrics() const
     m.sample("stork_rules_table_generation", static_cast<double>(workers_.oldest_table_generation()));
     m.family("stork_rules_table_build_seconds", "gauge", "Time the last routing table took to build.");
     m.sample("stork_rules_table_build_seconds", last_table_build_seconds_);
+    render_dataplane_metrics(m);
     return m.text();
+}
+
+void storkd::render_dataplane_metrics(prometheus_text& m) const
+{
+    constexpr std::array<const char*, 5> classes{"1xx", "2xx", "3xx", "4xx", "5xx"};
+    std::array<std::array<double, 5>, static_cast<std::size_t>(route_kind::count)> requests{};
+    double accepted = 0, active = 0, opened = 0, reused = 0, pooled = 0, refused = 0, timeouts = 0, resolve = 0,
+           other = 0, response_timeouts = 0, bytes_in = 0, bytes_out = 0, tunnels = 0;
+    const auto get = [](const dataplane_counters::counter& c) {
+        return static_cast<double>(c.load(std::memory_order_relaxed));
+    };
+    workers_.for_each_counters([&](const dataplane_counters& c) {
+        for (std::size_t k = 0; k < requests.size(); ++k) {
+            for (std::size_t s = 0; s < 5; ++s) {
+                requests[k][s] += get(c.requests[k][s]);
+            }
+        }
+        accepted += get(c.connections_accepted);
+        active += get(c.connections_active);
+        opened += get(c.upstream_opened);
+        reused += get(c.upstream_reused);
+        pooled += get(c.upstream_pooled);
+        refused += get(c.upstream_connect_refused);
+        timeouts += get(c.upstream_connect_timeout);
+        resolve += get(c.upstream_resolve_failed);
+        other += get(c.upstream_other_errors);
+        response_timeouts += get(c.upstream_response_timeouts);
+        bytes_in += get(c.bytes_in);
+        bytes_out += get(c.bytes_out);
+        tunnels += get(c.tunnels_active);
+    });
+    m.family("stork_http_requests_total", "counter",
+             "Requests answered, by how they were routed (mode) and the class of the status sent.");
+    for (std::size_t k = 0; k < requests.size(); ++k) {
+        for (std::size_t s = 0; s < 5; ++s) {
+            if (requests[k][s] > 0 || s == 1) {
+                m.sample("stork_http_requests_total",
+                         {{"mode", std::string{to_string(static_cast<route_kind>(k))}}, {"status", classes[s]}},
+                         requests[k][s]);
+            }
+        }
+    }
+    m.family("stork_http_connections_accepted_total", "counter", "Client connections accepted.");
+    m.sample("stork_http_connections_accepted_total", accepted);
+    m.family("stork_http_connections_active", "gauge", "Client connections open now.");
+    m.sample("stork_http_connections_active", active);
+    m.family("stork_http_received_bytes_total", "counter", "Bytes read from clients.");
+    m.sample("stork_http_received_bytes_total", bytes_in);
+    m.family("stork_http_sent_bytes_total", "counter", "Bytes sent to clients.");
+    m.sample("stork_http_sent_bytes_total", bytes_out);
+    m.family("stork_http_tunnels_active", "gauge", "Upgraded connections (WebSocket) carried now.");
+    m.sample("stork_http_tunnels_active", tunnels);
+    m.family("stork_upstream_connections_opened_total", "counter", "Connections opened to upstreams.");
+    m.sample("stork_upstream_connections_opened_total", opened);
+    m.family("stork_upstream_connections_reused_total", "counter", "Requests sent on a pooled upstream connection.");
+    m.sample("stork_upstream_connections_reused_total", reused);
+    m.family("stork_upstream_connections_pooled", "gauge", "Idle upstream connections kept for reuse.");
+    m.sample("stork_upstream_connections_pooled", pooled);
+    m.family("stork_upstream_errors_total", "counter", "Upstream failures, by kind.");
+    m.sample("stork_upstream_errors_total", {{"kind", "connect_refused"}}, refused);
+    m.sample("stork_upstream_errors_total", {{"kind", "connect_timeout"}}, timeouts);
+    m.sample("stork_upstream_errors_total", {{"kind", "resolve"}}, resolve);
+    m.sample("stork_upstream_errors_total", {{"kind", "response_timeout"}}, response_timeouts);
+    m.sample("stork_upstream_errors_total", {{"kind", "other"}}, other);
+    if (access_log_) {
+        m.family("stork_access_log_write_errors_total", "counter", "Access log writes that failed (lines lost).");
+        m.sample("stork_access_log_write_errors_total", static_cast<double>(access_log_->write_errors()));
+    }
 }
 
 } // namespace stork::proxy

@@ -7,6 +7,8 @@
 #include "routing/rules_api.hpp"
 #include "proxy/worker_pool.hpp"
 
+#include <boost/asio/executor_work_guard.hpp>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -18,6 +20,9 @@
 #include <optional>
 
 namespace stork::proxy {
+
+class access_log_sink;
+class prometheus_text;
 
 // storkd's life: start the workers and the admin listener, tell systemd it is ready,
 // then wait for signals on the control thread (the one that calls run()):
@@ -46,7 +51,9 @@ private:
     void on_signal(int signal_number);
     void reload();
     void stop();
+    void start_dataplane();
     std::string render_metrics() const;
+    void render_dataplane_metrics(prometheus_text& m) const;
     admin_response on_admin_request(const admin_request& request);
 
     std::atomic<std::shared_ptr<const config::storkd_config>> config_;
@@ -62,6 +69,12 @@ private:
     std::optional<routing::rule_registry> registry_;
     std::optional<routing::rules_api> rules_api_;
     boost::asio::steady_timer rebuild_timer_{control_};
+
+    // The data plane: where it listens, the access log all workers write to, and what
+    // keeps the control loop alive while the workers drain.
+    std::vector<boost::asio::ip::tcp::endpoint> http_bound_;
+    std::shared_ptr<access_log_sink> access_log_;
+    std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> draining_;
     bool rebuild_pending_ = false;
     double last_table_build_seconds_ = 0;
 

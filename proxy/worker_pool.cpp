@@ -1,16 +1,22 @@
 #include "proxy/worker_pool.hpp"
 
+#include "proxy/access_log.hpp"
 #include "proxy/log.hpp"
 
+#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 
 #include <pthread.h>
+#include <sys/socket.h>
 
 #include <algorithm>
-
 #include <string>
+#include <system_error>
 
 namespace stork::proxy {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
 
 worker_pool::worker_pool(unsigned count)
 {
@@ -25,10 +31,74 @@ worker_pool::~worker_pool()
     stop();
 }
 
+void worker_pool::open_dataplane(std::shared_ptr<const dataplane_settings> settings,
+                                 std::shared_ptr<access_log_sink> log)
+{
+    for (unsigned i = 0; i < workers_.size(); ++i) {
+        auto& w = *workers_[i];
+        w.dp = std::make_unique<dataplane_worker>(w.io, i, log);
+        w.dp->settings = settings;
+    }
+}
+
+namespace {
+
+tcp::acceptor bind_listener(asio::io_context& io, const tcp::endpoint& at, const config::endpoint& named)
+{
+    tcp::acceptor a{io};
+    boost::system::error_code ec;
+    const auto fail = [&](const char* what) {
+        throw std::system_error{ec, "cannot listen on " + named.to_string() + " (" + what + ")"};
+    };
+    a.open(at.protocol(), ec);
+    if (ec) {
+        fail("socket");
+    }
+    a.set_option(tcp::acceptor::reuse_address{true}, ec);
+    const int one = 1;
+    if (::setsockopt(a.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+        ec.assign(errno, boost::system::system_category());
+        fail("SO_REUSEPORT");
+    }
+    if (at.address().is_v6()) {
+        a.set_option(asio::ip::v6_only{true}, ec);
+    }
+    a.bind(at, ec);
+    if (ec) {
+        fail("bind");
+    }
+    a.listen(4096, ec);
+    if (ec) {
+        fail("listen");
+    }
+    a.non_blocking(true, ec);
+    return a;
+}
+
+} // namespace
+
+std::vector<tcp::endpoint> worker_pool::listen_http(const std::vector<config::endpoint>& addresses)
+{
+    std::vector<tcp::endpoint> bound;
+    for (const auto& named : addresses) {
+        tcp::endpoint at{asio::ip::make_address(named.host), named.port};
+        for (auto& w : workers_) {
+            w->acceptors.push_back(bind_listener(w->io, at, named));
+            // Port 0: the first worker's port is where the others join it.
+            at = w->acceptors.back().local_endpoint();
+        }
+        bound.push_back(at);
+    }
+    return bound;
+}
+
 void worker_pool::start()
 {
     for (unsigned i = 0; i < workers_.size(); ++i) {
         worker& w = *workers_[i];
+        if (w.dp) {
+            asio::post(w.io, [&w] { w.dp->start(std::move(w.acceptors)); });
+        }
         w.thread = std::thread{[&w, i] {
             const std::string name = "storkd-w" + std::to_string(i);
             pthread_setname_np(pthread_self(), name.c_str());
@@ -43,12 +113,46 @@ void worker_pool::start()
     }
 }
 
+void worker_pool::drain(std::function<void()> done)
+{
+    auto left = std::make_shared<std::atomic<unsigned>>(static_cast<unsigned>(workers_.size()));
+    auto shared_done = std::make_shared<std::function<void()>>(std::move(done));
+    for (auto& w : workers_) {
+        if (!w->dp) {
+            if (left->fetch_sub(1) == 1) {
+                (*shared_done)();
+            }
+            continue;
+        }
+        asio::post(w->io, [w = w.get(), left, shared_done] {
+            w->dp->drain([left, shared_done] {
+                if (left->fetch_sub(1) == 1) {
+                    (*shared_done)();
+                }
+            });
+        });
+    }
+}
+
 void worker_pool::publish(std::shared_ptr<const routing::table> t)
 {
     for (auto& w : workers_) {
-        boost::asio::post(w->io, [w = w.get(), t] {
-            w->table = t;
+        asio::post(w->io, [w = w.get(), t] {
+            if (w->dp) {
+                w->dp->table = t;
+            }
             w->table_generation.store(t->generation(), std::memory_order_release);
+        });
+    }
+}
+
+void worker_pool::publish(std::shared_ptr<const dataplane_settings> s)
+{
+    for (auto& w : workers_) {
+        asio::post(w->io, [w = w.get(), s] {
+            if (w->dp) {
+                w->dp->settings = s;
+            }
         });
     }
 }
@@ -66,11 +170,27 @@ void worker_pool::stop()
 {
     for (auto& w : workers_) {
         w->guard.reset();
+        if (w->dp) {
+            w->io.stop(); // listeners and timers would keep run() going forever
+        }
     }
     for (auto& w : workers_) {
         if (w->thread.joinable()) {
             w->thread.join();
         }
+    }
+    // Sessions still open (no drain, or a drain cut short) are closed on their own loop,
+    // run here a last time, so that every coroutine ends before its worker goes.
+    for (auto& w : workers_) {
+        if (!w->dp) {
+            continue;
+        }
+        w->io.restart();
+        w->dp->shutdown();
+        for (int round = 0; round < 10'000 && (w->dp->sessions() > 0 || w->io.poll() > 0); ++round) {
+            w->io.poll();
+        }
+        w->dp.reset();
     }
 }
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "config/endpoint.hpp"
+#include "proxy/dataplane.hpp"
 #include "routing/table.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -7,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -25,29 +28,53 @@ public:
     unsigned size() const noexcept { return static_cast<unsigned>(workers_.size()); }
     boost::asio::io_context& context(unsigned index) { return workers_[index]->io; }
 
+    // Before start(): gives every worker its data plane, and binds one listening socket
+    // per address and worker (SO_REUSEPORT: the kernel spreads connections over the
+    // workers). Returns the bound addresses (port 0 resolved). Throws std::system_error
+    // naming the address when one cannot be bound.
+    void open_dataplane(std::shared_ptr<const dataplane_settings> settings, std::shared_ptr<access_log_sink> log);
+    std::vector<boost::asio::ip::tcp::endpoint> listen_http(const std::vector<config::endpoint>& addresses);
+
     void start();
     // Lets each worker finish what it is doing and return from run(), then joins.
     void stop();
+
+    // SIGTERM: every worker stops accepting and drains; `done` runs (on some worker's
+    // thread) once all of them are drained.
+    void drain(std::function<void()> done);
 
     // Hands a new routing table to every worker: a post to each event loop, where the
     // worker swaps its own pointer. Readers on a worker use that pointer with no atomic
     // and no lock; a reader never waits for a writer (design.md §1). The old table is
     // freed by the last worker that lets go of it.
     void publish(std::shared_ptr<const routing::table> t);
+    void publish(std::shared_ptr<const dataplane_settings> s);
 
     // The table a worker routes with; only from that worker's thread.
-    const routing::table& table_of(unsigned index) const { return *workers_[index]->table; }
+    const routing::table& table_of(unsigned index) const { return *workers_[index]->dp->table; }
 
     // The oldest table generation any worker routes with (for metrics and tests: a
     // change has reached the data plane once this has caught up).
     std::uint64_t oldest_table_generation() const noexcept;
+
+    // Read-only view of each worker's counters, for the metrics page.
+    template <class F>
+    void for_each_counters(F f) const
+    {
+        for (const auto& w : workers_) {
+            if (w->dp) {
+                f(w->dp->counters);
+            }
+        }
+    }
 
 private:
     struct worker {
         boost::asio::io_context io{1};
         boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard{io.get_executor()};
         std::thread thread;
-        std::shared_ptr<const routing::table> table = std::make_shared<const routing::table>();
+        std::unique_ptr<dataplane_worker> dp;
+        std::vector<boost::asio::ip::tcp::acceptor> acceptors;
         std::atomic<std::uint64_t> table_generation{0}; // written by the worker, read by metrics
     };
     std::vector<std::unique_ptr<worker>> workers_;

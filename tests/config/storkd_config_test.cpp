@@ -59,6 +59,15 @@ tls:
 upstream:
   ca_file: ca.pem
   connect_timeout: 500ms
+  read_timeout: 20s
+  idle_timeout: 30s
+  max_idle_per_key: 8
+timeouts:
+  header_read: 5s
+  keepalive: 1m
+  drain: 0s
+limits:
+  connections_per_worker: 1000
 fallback:
   http: "127.0.0.1:8080"
   https: "router.internal:8443"
@@ -88,6 +97,13 @@ TEST_F(storkd_config_test, reads_every_key)
     EXPECT_EQ(c.tls->default_name, "front");
     EXPECT_EQ(c.upstream.ca_file, dir_.path() / "ca.pem");
     EXPECT_EQ(c.upstream.connect_timeout, duration{500});
+    EXPECT_EQ(c.upstream.read_timeout, duration{20'000});
+    EXPECT_EQ(c.upstream.idle_timeout, duration{30'000});
+    EXPECT_EQ(c.upstream.max_idle_per_key, 8u);
+    EXPECT_EQ(c.timeouts.header_read, duration{5'000});
+    EXPECT_EQ(c.timeouts.keepalive, duration{60'000});
+    EXPECT_EQ(c.timeouts.drain, duration{0});
+    EXPECT_EQ(c.limits.connections_per_worker, 1000u);
     EXPECT_EQ(c.fallback.http, (endpoint{"127.0.0.1", 8080, true}));
     EXPECT_EQ(c.fallback.https, (endpoint{"router.internal", 8443, false}));
     EXPECT_EQ(c.rules.store, rule_store::file);
@@ -109,6 +125,13 @@ TEST_F(storkd_config_test, documented_defaults)
     EXPECT_FALSE(c.tls);
     EXPECT_EQ(c.upstream.ca_file, "/etc/ssl/certs/ca-certificates.crt");
     EXPECT_EQ(c.upstream.connect_timeout, duration{5'000});
+    EXPECT_EQ(c.upstream.read_timeout, duration{60'000});
+    EXPECT_EQ(c.upstream.idle_timeout, duration{60'000});
+    EXPECT_EQ(c.upstream.max_idle_per_key, 64u);
+    EXPECT_EQ(c.timeouts.header_read, duration{10'000});
+    EXPECT_EQ(c.timeouts.keepalive, duration{75'000});
+    EXPECT_EQ(c.timeouts.drain, duration{30'000});
+    EXPECT_EQ(c.limits.connections_per_worker, 16'384u);
     EXPECT_FALSE(c.fallback.http);
     EXPECT_FALSE(c.fallback.https);
     EXPECT_EQ(c.rules.store, rule_store::file);
@@ -161,6 +184,13 @@ TEST_F(storkd_config_test, every_error_class_is_located_and_named)
         {"duration without unit", head + "rules:\n  default_ttl: 30\n", 6, 16, "rules.default_ttl", "has no unit"},
         {"zero duration", head + "upstream:\n  connect_timeout: 0s\n", 6, 20, "upstream.connect_timeout",
          "longer than 0"},
+        {"zero header timeout", head + "timeouts:\n  header_read: 0s\n", 6, 16, "timeouts.header_read",
+         "longer than 0"},
+        {"unknown timeout", head + "timeouts:\n  idle: 5s\n", 6, 3, "timeouts.idle", "unknown key"},
+        {"pool cap not a number", head + "upstream:\n  max_idle_per_key: many\n", 6, 21,
+         "upstream.max_idle_per_key", "whole number from 0 to 100000"},
+        {"zero connections", head + "limits:\n  connections_per_worker: 0\n", 6, 27,
+         "limits.connections_per_worker", "whole number from 1 to 1000000"},
         {"bad port", head + "fallback:\n  http: \"127.0.0.1:99999\"\n", 6, 9, "fallback.http", "port \"99999\""},
         {"missing port", head + "fallback:\n  https: router.internal\n", 6, 10, "fallback.https", "has no port"},
         {"host name on a listener", "listen:\n  http: [\"localhost:80\"]\nadmin:\n  token_file: admin.token\n", 2, 10,

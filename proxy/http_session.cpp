@@ -1,0 +1,1005 @@
+#include "proxy/http_session.hpp"
+
+#include "proxy/access_log.hpp"
+#include "proxy/local_pages.hpp"
+#include "proxy/log.hpp"
+#include "proxy/upstream_connect.hpp"
+#include "routing/host.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <array>
+#include <charconv>
+
+namespace stork::proxy {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::ip::tcp;
+using namespace std::literals;
+
+namespace {
+
+constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+
+// Client buffers start at 16 KiB (a whole request head nearly always fits) and may grow
+// to hold the largest head allowed plus what follows it in the same read.
+constexpr std::size_t client_buffer_initial = 16 * 1024;
+constexpr std::size_t client_buffer_cap = 64 * 1024 + 16 * 1024;
+constexpr std::size_t upstream_buffer_initial = 16 * 1024;
+constexpr std::size_t upstream_buffer_cap = 64 * 1024 + 16 * 1024;
+
+// Bytes of a request body storkd reads and discards to answer it locally (404, 503,
+// redirect) and keep the connection; a larger body closes the connection instead.
+constexpr std::uint64_t discard_body_limit = 64 * 1024;
+
+constexpr std::string_view acme_prefix = "/.well-known/acme-challenge/";
+
+void append_number(std::string& out, std::uint64_t n)
+{
+    char digits[24];
+    const auto r = std::to_chars(digits, digits + sizeof digits, n);
+    out.append(digits, r.ptr);
+}
+
+void append_field(std::string& out, std::string_view name, std::string_view value)
+{
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+}
+
+unsigned status_class(unsigned status) noexcept
+{
+    return status >= 100 && status < 600 ? status / 100 - 1 : 4;
+}
+
+} // namespace
+
+// What one request needs once its head has left the buffer (the head's views point
+// into the client buffer, which moves while a body streams).
+struct http_session::exchange {
+    std::shared_ptr<const routing::table> table;   // keeps `rule` alive
+    const routing::rule_view* rule = nullptr;
+    route_kind kind = route_kind::not_found;
+    unsigned status = 0;
+    unsigned minor = 1;
+    bool head_method = false;
+    bool keep_alive = true;
+    bool expect_continue = false;
+    bool upgrade = false;
+    http1::body_framing framing = http1::body_framing::none;
+    std::uint64_t content_length = 0;
+    std::uint64_t bytes_in = 0;
+    std::uint64_t bytes_out = 0;
+    bool request_body_done = true;     // the whole request body was read from the client
+    bool close_after = false;          // the client connection ends after this exchange
+    std::string upstream_text;         // "ip:port" for the access log
+    std::chrono::system_clock::time_point wall_start;
+    steady::time_point start;
+    // For the access log only (filled when it is on).
+    std::string host, method, path;
+};
+
+void http_session::start(dataplane_worker& worker, tcp::socket socket, tcp::endpoint peer)
+{
+    auto session = std::make_unique<http_session>(worker, std::move(socket), peer);
+    asio::co_spawn(worker.io(), run(std::move(session)), [](std::exception_ptr e) {
+        if (e) {
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& what) {
+                log_error(std::string{"http session: "} + what.what());
+            }
+        }
+    });
+}
+
+http_session::http_session(dataplane_worker& worker, tcp::socket socket, tcp::endpoint peer)
+    : worker_{worker},
+      client_{std::move(socket)},
+      peer_{peer},
+      in_{client_buffer_initial, client_buffer_cap},
+      up_in_{upstream_buffer_initial, upstream_buffer_cap}
+{
+    worker_.attach(this);
+    boost::system::error_code ignored;
+    client_.set_option(tcp::no_delay{true}, ignored);
+    peer_ip_ = peer_.address().to_string();
+    out_.reserve(1024);
+}
+
+http_session::~http_session()
+{
+    worker_.detach(this);
+}
+
+awaitable<void> http_session::run(std::unique_ptr<http_session> self)
+{
+    co_await self->serve();
+    boost::system::error_code ignored;
+    self->client_.close(ignored);
+}
+
+void http_session::set_deadline(phase p, steady::duration d) noexcept
+{
+    phase_ = p;
+    deadline_ = steady::now() + d;
+}
+
+void http_session::expire() noexcept
+{
+    timed_out_ = true;
+    deadline_ = steady::time_point::max();
+    boost::system::error_code ignored;
+    client_.cancel(ignored);
+    if (upstream_) {
+        upstream_->socket.cancel(ignored);
+    }
+}
+
+void http_session::drain() noexcept
+{
+    closing_ = true;
+    if (phase_ == phase::idle) {
+        boost::system::error_code ignored;
+        client_.cancel(ignored);
+    }
+}
+
+void http_session::close_now() noexcept
+{
+    closing_ = true;
+    deadline_ = steady::time_point::max();
+    boost::system::error_code ignored;
+    client_.close(ignored);
+    if (upstream_) {
+        upstream_->socket.close(ignored);
+    }
+}
+
+awaitable<bool> http_session::read_client()
+{
+    const auto room = in_.prepare();
+    if (room.size() == 0) {
+        co_return false;
+    }
+    auto [ec, n] = co_await client_.async_read_some(room, nothrow);
+    if (ec) {
+        co_return false;
+    }
+    in_.commit(n);
+    dataplane_counters::bump(worker_.counters.bytes_in, n);
+    co_return true;
+}
+
+awaitable<bool> http_session::write_client(std::string_view head, std::string_view body)
+{
+    const std::array<asio::const_buffer, 2> parts{asio::buffer(head), asio::buffer(body)};
+    auto [ec, n] = co_await asio::async_write(client_, parts, nothrow);
+    dataplane_counters::bump(worker_.counters.bytes_out, n);
+    co_return !ec;
+}
+
+awaitable<void> http_session::serve()
+{
+    const auto& settings = *worker_.settings;
+    for (;;) {
+        // A complete head, from what is buffered and what arrives.
+        request_parser_.reset();
+        auto state = in_.empty() ? http1::parse_state::incomplete : request_parser_.parse(in_.data());
+        if (state == http1::parse_state::incomplete) {
+            if (in_.empty()) {
+                if (closing_ || worker_.draining()) {
+                    co_return;
+                }
+                in_.release_if_empty();
+                up_in_.release_if_empty();
+                set_deadline(phase::idle, worker_.settings->keepalive);
+            } else {
+                set_deadline(phase::head, worker_.settings->header_read);
+            }
+            while (state == http1::parse_state::incomplete) {
+                if (!co_await read_client()) {
+                    if (timed_out_ && phase_ == phase::head) {
+                        timed_out_ = false;
+                        co_await reject(408, "the request head did not arrive in time");
+                    }
+                    co_return;
+                }
+                if (phase_ == phase::idle) {
+                    set_deadline(phase::head, worker_.settings->header_read);
+                }
+                state = request_parser_.parse(in_.data());
+            }
+        }
+        if (state == http1::parse_state::failed) {
+            const auto e = request_parser_.failure();
+            co_await reject(http1::status_for(e), http1::describe(e));
+            co_return;
+        }
+
+        exchange x;
+        if (worker_.access_log) {
+            x.wall_start = std::chrono::system_clock::now();
+        }
+        x.start = steady::now();
+        const bool keep = co_await handle(x);
+        log_and_count(x);
+        if (!keep || x.close_after || closing_ || worker_.draining()) {
+            co_return;
+        }
+        (void)settings;
+    }
+}
+
+awaitable<void> http_session::reject(unsigned status, std::string_view why)
+{
+    std::string body{why};
+    body += '\n';
+    render_response(out_, status, reason_phrase(status), {}, "text/plain; charset=utf-8", body, true);
+    set_deadline(phase::client, worker_.settings->header_read);
+    co_await write_client(out_, {});
+    exchange x;
+    x.kind = route_kind::invalid;
+    x.status = status;
+    x.close_after = true;
+    log_and_count(x);
+    co_await linger_close();
+}
+
+// After an error answer the client may still be sending; closing with unread bytes
+// would make the kernel send RST, which can destroy the answer before the client reads
+// it. So: stop sending, read and drop for a short while, then close.
+awaitable<void> http_session::linger_close()
+{
+    boost::system::error_code ignored;
+    client_.shutdown(tcp::socket::shutdown_send, ignored);
+    set_deadline(phase::closing, 2s);
+    std::size_t dropped = 0;
+    while (dropped < 256 * 1024) {
+        in_.consume(in_.size());
+        auto [ec, n] = co_await client_.async_read_some(in_.prepare(), nothrow);
+        if (ec) {
+            break;
+        }
+        dropped += n;
+    }
+}
+
+awaitable<bool> http_session::answer_locally(exchange& x, unsigned status, std::string_view reason,
+                                             std::string_view extra_headers, std::string_view content_type,
+                                             std::string_view body)
+{
+    // A small body is read and dropped so the connection can stay; a large or chunked one
+    // ends the connection after the answer.
+    bool close = !x.keep_alive;
+    if (x.framing == http1::body_framing::chunked ||
+        (x.framing == http1::body_framing::length && x.content_length > discard_body_limit)) {
+        close = true;
+    }
+    render_response(out_, status, reason, extra_headers, content_type, x.head_method ? ""sv : body, close);
+    x.status = status;
+    set_deadline(phase::client, worker_.settings->read_timeout);
+    if (!co_await write_client(out_, {})) {
+        co_return false;
+    }
+    x.bytes_out += out_.size();
+    if (close) {
+        x.close_after = true;
+        co_return false;
+    }
+    if (x.framing == http1::body_framing::length) {
+        std::uint64_t left = x.content_length;
+        while (left > 0) {
+            if (in_.empty()) {
+                set_deadline(phase::client, worker_.settings->read_timeout);
+                if (!co_await read_client()) {
+                    co_return false;
+                }
+            }
+            const auto n = std::min<std::uint64_t>(left, in_.size());
+            in_.consume(n);
+            left -= n;
+            x.bytes_in += n;
+        }
+    }
+    co_return true;
+}
+
+void http_session::log_and_count(const exchange& x)
+{
+    auto& c = worker_.counters;
+    dataplane_counters::bump(c.requests[static_cast<std::size_t>(x.kind)][status_class(x.status)]);
+    if (!worker_.access_log) {
+        return;
+    }
+    access_record r;
+    r.time = x.wall_start == std::chrono::system_clock::time_point{} ? std::chrono::system_clock::now() : x.wall_start;
+    r.worker = worker_.index();
+    r.client = peer_;
+    r.host = x.host;
+    r.method = x.method;
+    r.path = x.path;
+    r.status = x.status;
+    r.bytes_in = x.bytes_in;
+    r.bytes_out = x.bytes_out;
+    r.upstream = x.upstream_text;
+    r.rule = x.rule ? x.rule->host : std::string_view{};
+    r.mode = to_string(x.kind);
+    r.duration_us = x.start == steady::time_point{}
+                        ? 0
+                        : static_cast<std::uint64_t>(
+                              std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - x.start).count());
+    worker_.access_log->append(r);
+}
+
+awaitable<bool> http_session::handle(exchange& x)
+{
+    const http1::request_head& h = request_parser_.head();
+    x.minor = h.minor;
+    x.head_method = h.method == "HEAD";
+    x.keep_alive = h.keep_alive;
+    x.expect_continue = h.expect_continue;
+    x.upgrade = h.upgrade;
+    x.framing = h.framing;
+    x.content_length = h.content_length;
+    x.bytes_in = h.head_bytes;
+    x.request_body_done = h.framing == http1::body_framing::none;
+    if (worker_.access_log) {
+        x.host.assign(h.host);
+        x.method.assign(h.method);
+        x.path.assign(h.target);
+    }
+
+    if (h.method == "CONNECT") {
+        in_.consume(h.head_bytes);
+        x.kind = route_kind::invalid;
+        co_return co_await answer_locally(x, 405, reason_phrase(405), "Allow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n",
+                                          "text/plain; charset=utf-8", "CONNECT is not supported here.\n");
+    }
+
+    // Route on the Host field (design.md §3). A Host that is not a valid name (an IP
+    // address, garbage) has no rule: it goes where unknown hosts go.
+    routing::host_buffer host_storage;
+    const auto host = routing::normalise_host(h.host, routing::host_kind::request, host_storage);
+    x.table = worker_.table;
+    routing::match_result m;
+    if (host) {
+        m = x.table->match(host.name, std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()));
+    }
+    x.rule = m.rule;
+    const bool acme = h.target.starts_with(acme_prefix);
+    const auto& settings = *worker_.settings;
+
+    upstream_target target;
+    if (m.rule && (acme || (!m.expired && m.rule->mode != routing::rule_mode::redirect))) {
+        // proxy, passthrough seen on the plain listener, or a certificate challenge: to
+        // the new region.
+        const auto& r = *m.rule;
+        x.kind = acme ? route_kind::acme : route_kind::proxy;
+        const bool passthrough = r.mode == routing::rule_mode::passthrough;
+        target.tls = passthrough ? false : r.upstream_tls;
+        if (!r.upstream_host.empty() && !passthrough) {
+            target.host = r.upstream_host;
+            target.port = r.upstream_port;
+        } else {
+            target.host = r.target;
+            target.port = target.tls ? 443 : 80;
+        }
+        target.host_header = r.preserve_host || passthrough ? h.host : r.target;
+        target.sni = target.host_header;
+    } else if (m.rule && m.expired) {
+        x.kind = route_kind::expired;
+        const std::string page = expired_page(m.rule->host, m.rule->target);
+        in_.consume(h.head_bytes);
+        co_return co_await answer_locally(x, 503, reason_phrase(503), "Cache-Control: no-store\r\n",
+                                          "text/html; charset=utf-8", page);
+    } else if (m.rule) {
+        x.kind = route_kind::redirect;
+        std::string headers = "Location: " + redirect_location(m.rule->target, h.target) + "\r\n";
+        const unsigned code = m.rule->redirect_code;
+        in_.consume(h.head_bytes);
+        co_return co_await answer_locally(x, code, reason_phrase(code), headers, "text/plain; charset=utf-8",
+                                          "This application has moved.\n");
+    } else if (settings.fallback_http) {
+        x.kind = route_kind::fallback;
+        target.host = settings.fallback_http->host;
+        target.port = settings.fallback_http->port;
+        target.tls = false;
+        target.host_header = h.host;
+        target.keep_host = true;
+    } else {
+        x.kind = route_kind::not_found;
+        in_.consume(h.head_bytes);
+        co_return co_await answer_locally(x, 404, reason_phrase(404), {}, "text/plain; charset=utf-8",
+                                          "No application is served here under this host name.\n");
+    }
+    co_return co_await proxy(x, target);
+}
+
+namespace {
+
+// The head sent upstream (docs/data-plane.md, "Head rewriting").
+void build_request_head(std::string& out, const http1::request_head& h, const upstream_target& t, bool upgrade,
+                        std::string_view client_ip, std::string_view via)
+{
+    std::array<std::string_view, 8> connection_values{};
+    std::size_t connection_count = 0;
+    for (const auto& f : h.headers) {
+        if (http1::iequals(f.name, "connection") && connection_count < connection_values.size()) {
+            connection_values[connection_count++] = f.value;
+        }
+    }
+    const std::span<const std::string_view> connection{connection_values.data(), connection_count};
+
+    out.clear();
+    out += h.method;
+    out += ' ';
+    out += h.target;
+    out += h.minor == 0 ? " HTTP/1.0\r\n"sv : " HTTP/1.1\r\n"sv;
+    append_field(out, "Host", t.keep_host ? h.host : t.host_header);
+
+    std::string_view forwarded_for_first;
+    bool forwarded_for_many = false;
+    std::string_view via_first;
+    for (const auto& f : h.headers) {
+        const auto name = f.name;
+        if (http1::iequals(name, "host") || http1::iequals(name, "x-forwarded-proto") ||
+            http1::iequals(name, "x-forwarded-host")) {
+            continue;
+        }
+        if (http1::iequals(name, "x-forwarded-for")) {
+            if (forwarded_for_first.empty()) {
+                forwarded_for_first = f.value;
+            } else {
+                forwarded_for_many = true;
+            }
+            continue;
+        }
+        if (http1::iequals(name, "via")) {
+            if (via_first.empty()) {
+                via_first = f.value;
+            }
+            out += "Via: ";
+            out += f.value;
+            out += "\r\n";
+            continue;
+        }
+        if (http1::is_hop_by_hop(name, connection)) {
+            // The body goes on chunked exactly as it came; an upgrade keeps its offer.
+            const bool keep = http1::iequals(name, "transfer-encoding") || (upgrade && http1::iequals(name, "upgrade"));
+            if (!keep) {
+                continue;
+            }
+        }
+        out += name;
+        out += ": ";
+        out += f.value;
+        out += "\r\n";
+    }
+    // X-Forwarded-For: every earlier value, in order, then the client.
+    out += "X-Forwarded-For: ";
+    if (!forwarded_for_first.empty()) {
+        if (forwarded_for_many) {
+            for (const auto& f : h.headers) {
+                if (http1::iequals(f.name, "x-forwarded-for") && !f.value.empty()) {
+                    out += f.value;
+                    out += ", ";
+                }
+            }
+        } else {
+            out += forwarded_for_first;
+            out += ", ";
+        }
+    }
+    out += client_ip;
+    out += "\r\n";
+    append_field(out, "X-Forwarded-Proto", "http");
+    append_field(out, "X-Forwarded-Host", h.host);
+    append_field(out, "Via", via);
+    if (upgrade) {
+        out += "Connection: upgrade\r\n";
+    } else if (h.minor == 0) {
+        out += "Connection: close\r\n";
+    }
+    out += "\r\n";
+}
+
+// The head sent to the client: the upstream's, minus hop-by-hop fields.
+void build_response_head(std::string& out, const http1::response_head& r, bool close, bool keep_alive_10,
+                         bool upgraded)
+{
+    std::array<std::string_view, 8> connection_values{};
+    std::size_t connection_count = 0;
+    for (const auto& f : r.headers) {
+        if (http1::iequals(f.name, "connection") && connection_count < connection_values.size()) {
+            connection_values[connection_count++] = f.value;
+        }
+    }
+    const std::span<const std::string_view> connection{connection_values.data(), connection_count};
+    out.clear();
+    out += "HTTP/1.1 ";
+    append_number(out, r.status);
+    out += ' ';
+    out += r.reason;
+    out += "\r\n";
+    for (const auto& f : r.headers) {
+        if (http1::is_hop_by_hop(f.name, connection)) {
+            const bool keep = (r.framing == http1::body_framing::chunked && http1::iequals(f.name, "transfer-encoding")) ||
+                              (upgraded && http1::iequals(f.name, "upgrade"));
+            if (!keep) {
+                continue;
+            }
+        }
+        out += f.name;
+        out += ": ";
+        out += f.value;
+        out += "\r\n";
+    }
+    if (upgraded) {
+        out += "Connection: upgrade\r\n";
+    } else if (close) {
+        out += "Connection: close\r\n";
+    } else if (keep_alive_10) {
+        out += "Connection: keep-alive\r\n";
+    }
+    out += "\r\n";
+}
+
+} // namespace
+
+awaitable<bool> http_session::bad_gateway(exchange& x, unsigned status, std::string_view why)
+{
+    x.status = status;
+    std::string body = std::to_string(status) + " " + std::string{reason_phrase(status)} + ": " + std::string{why} + "\n";
+    // The request body may be half read: the connection cannot carry another request.
+    const bool close = !x.request_body_done || !x.keep_alive;
+    render_response(out_, status, reason_phrase(status), {}, "text/plain; charset=utf-8", x.head_method ? ""sv : body,
+                    close);
+    set_deadline(phase::client, worker_.settings->read_timeout);
+    const bool ok = co_await write_client(out_, {});
+    x.bytes_out += out_.size();
+    if (close) {
+        x.close_after = true;
+    }
+    co_return ok && !close;
+}
+
+void http_session::release_upstream(bool reusable)
+{
+    if (!upstream_) {
+        return;
+    }
+    if (reusable && worker_.settings->max_idle_per_key > 0 && !worker_.draining() && up_in_.empty()) {
+        worker_.pool.put(std::move(upstream_), worker_.settings->max_idle_per_key);
+    } else {
+        boost::system::error_code ignored;
+        upstream_->socket.close(ignored);
+    }
+    upstream_.reset();
+    up_in_.consume(up_in_.size());
+}
+
+// Sends `head` and `body` upstream.
+awaitable<bool> http_session::write_upstream(std::string_view head, std::string_view body)
+{
+    const std::array<asio::const_buffer, 2> parts{asio::buffer(head), asio::buffer(body)};
+    auto [ec, n] = co_await asio::async_write(upstream_->socket, parts, nothrow);
+    co_return !ec;
+}
+
+// Reads until a response head is complete. 1: complete; 0: the connection ended before
+// any byte of it; -1: it ended or failed after some bytes, or the head is invalid.
+awaitable<int> http_session::read_response_head(bool head_method)
+{
+    response_parser_.reset();
+    auto state = up_in_.empty() ? http1::parse_state::incomplete : response_parser_.parse(up_in_.data(), head_method);
+    while (state == http1::parse_state::incomplete) {
+        set_deadline(phase::upstream, worker_.settings->read_timeout);
+        const auto room = up_in_.prepare();
+        if (room.size() == 0) {
+            co_return -1;
+        }
+        auto [ec, n] = co_await upstream_->socket.async_read_some(room, nothrow);
+        if (ec) {
+            co_return up_in_.empty() ? 0 : -1;
+        }
+        up_in_.commit(n);
+        state = response_parser_.parse(up_in_.data(), head_method);
+    }
+    co_return state == http1::parse_state::complete ? 1 : -1;
+}
+
+awaitable<bool> http_session::connect_upstream(exchange& x, const upstream_target& t,
+                                               const std::vector<tcp::endpoint>& endpoints, bool from_pool,
+                                               bool& reused)
+{
+    reused = false;
+    if (from_pool) {
+        for (const auto& ep : endpoints) {
+            if (auto c = worker_.pool.take(upstream_key{ep, t.tls, std::string{t.tls ? t.sni : ""sv}})) {
+                upstream_ = std::move(c);
+                reused = true;
+                dataplane_counters::bump(worker_.counters.upstream_reused);
+                x.upstream_text = to_text(upstream_->key.address);
+                co_return true;
+            }
+        }
+    }
+    std::string last_error;
+    for (const auto& ep : endpoints) {
+        upstream_ = std::make_shared<upstream_connection>(
+            worker_.io().get_executor(), upstream_key{ep, t.tls, std::string{t.tls ? t.sni : ""sv}});
+        x.upstream_text = to_text(ep);
+        set_deadline(phase::connect, worker_.settings->connect_timeout);
+        auto [ec] = co_await upstream_->socket.async_connect(ep, nothrow);
+        if (!ec) {
+            boost::system::error_code ignored;
+            upstream_->socket.set_option(tcp::no_delay{true}, ignored);
+            dataplane_counters::bump(worker_.counters.upstream_opened);
+            co_return true;
+        }
+        if (timed_out_) {
+            timed_out_ = false;
+            dataplane_counters::bump(worker_.counters.upstream_connect_timeout);
+            last_error = "connecting to " + x.upstream_text + " timed out";
+            upstream_.reset();
+            break; // the timeout covers the whole attempt
+        }
+        if (ec == asio::error::connection_refused) {
+            dataplane_counters::bump(worker_.counters.upstream_connect_refused);
+        } else {
+            dataplane_counters::bump(worker_.counters.upstream_other_errors);
+        }
+        last_error = "connecting to " + x.upstream_text + ": " + ec.message();
+        upstream_.reset();
+    }
+    log_warning("upstream: " + last_error);
+    co_await bad_gateway(x, 502, last_error);
+    co_return false;
+}
+
+// The response head is complete in up_in_: forward it and its body to the client.
+awaitable<bool> http_session::forward_response(exchange& x)
+{
+    const http1::response_head& r = response_parser_.head();
+    x.status = r.status;
+    const bool client_close =
+        x.close_after || !x.keep_alive || r.framing == http1::body_framing::until_close || closing_ || worker_.draining();
+    build_response_head(out_, r, client_close, x.minor == 0 && x.keep_alive, false);
+    const auto framing = r.framing;
+    std::uint64_t remaining = r.content_length;
+    const bool upstream_keep_alive = r.keep_alive && x.minor == 1;
+    up_in_.consume(r.head_bytes);
+
+    http1::chunked_scanner chunks;
+    bool done = framing == http1::body_framing::none || (framing == http1::body_framing::length && remaining == 0);
+    std::size_t first = 0;
+    if (framing == http1::body_framing::length) {
+        first = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, up_in_.size()));
+        remaining -= first;
+        done = remaining == 0;
+    } else if (framing == http1::body_framing::chunked) {
+        const auto step = chunks.scan(up_in_.data());
+        if (step.failure != http1::error::none) {
+            release_upstream(false);
+            co_return co_await bad_gateway(x, 502, "the upstream sent a malformed chunked body");
+        }
+        first = step.consumed;
+        done = step.done;
+    } else if (framing == http1::body_framing::until_close) {
+        first = up_in_.size();
+    }
+    set_deadline(phase::client, worker_.settings->read_timeout);
+    if (!co_await write_client(out_, up_in_.data().substr(0, first))) {
+        release_upstream(false);
+        co_return false;
+    }
+    x.bytes_out += out_.size() + first;
+    up_in_.consume(first);
+
+    while (!done) {
+        set_deadline(phase::upstream, worker_.settings->read_timeout);
+        auto [ec, n] = co_await upstream_->socket.async_read_some(up_in_.prepare(), nothrow);
+        if (ec) {
+            if (framing == http1::body_framing::until_close && ec == asio::error::eof) {
+                break;
+            }
+            // The head went out: the client's framing is broken, so its connection ends.
+            if (timed_out_) {
+                dataplane_counters::bump(worker_.counters.upstream_response_timeouts);
+            }
+            log_warning("upstream " + x.upstream_text + " failed in the middle of a response body: " +
+                        (timed_out_ ? "timed out"s : ec.message()));
+            release_upstream(false);
+            x.close_after = true;
+            co_return false;
+        }
+        up_in_.commit(n);
+        std::size_t chunk = 0;
+        if (framing == http1::body_framing::length) {
+            chunk = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, up_in_.size()));
+            remaining -= chunk;
+            done = remaining == 0;
+        } else if (framing == http1::body_framing::chunked) {
+            const auto step = chunks.scan(up_in_.data());
+            if (step.failure != http1::error::none) {
+                log_warning("upstream " + x.upstream_text + " sent a malformed chunked body: " +
+                            std::string{http1::describe(step.failure)});
+                release_upstream(false);
+                x.close_after = true;
+                co_return false;
+            }
+            chunk = step.consumed;
+            done = step.done;
+        } else {
+            chunk = up_in_.size();
+        }
+        set_deadline(phase::client, worker_.settings->read_timeout);
+        if (!co_await write_client(up_in_.data().substr(0, chunk), {})) {
+            release_upstream(false);
+            co_return false;
+        }
+        x.bytes_out += chunk;
+        up_in_.consume(chunk);
+    }
+    const bool reusable = upstream_keep_alive && framing != http1::body_framing::until_close && x.request_body_done;
+    ++upstream_->exchanges;
+    release_upstream(reusable);
+    if (client_close) {
+        x.close_after = true;
+        co_return false;
+    }
+    co_return true;
+}
+
+// Reads the rest of the request body from the client and sends it upstream.
+awaitable<bool> http_session::stream_request_body(exchange& x, http1::chunked_scanner& chunks, std::uint64_t& remaining)
+{
+    while (!x.request_body_done) {
+        if (in_.empty()) {
+            set_deadline(phase::client, worker_.settings->read_timeout);
+            if (!co_await read_client()) {
+                release_upstream(false);
+                x.close_after = true;
+                co_return false;
+            }
+        }
+        std::size_t n = 0;
+        if (x.framing == http1::body_framing::length) {
+            n = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, in_.size()));
+            remaining -= n;
+            x.request_body_done = remaining == 0;
+        } else {
+            const auto step = chunks.scan(in_.data());
+            if (step.failure != http1::error::none) {
+                // Part of the body is upstream already: that connection dies with it, so
+                // the upstream never sees a complete message.
+                release_upstream(false);
+                co_await reject(400, http1::describe(step.failure));
+                x.close_after = true;
+                co_return false;
+            }
+            n = step.consumed;
+            x.request_body_done = step.done;
+        }
+        set_deadline(phase::upstream, worker_.settings->read_timeout);
+        if (!co_await write_upstream(in_.data().substr(0, n), {})) {
+            release_upstream(false);
+            co_await bad_gateway(x, 502, "the upstream closed the connection while receiving the request body");
+            x.close_after = true;
+            co_return false;
+        }
+        x.bytes_in += n;
+        in_.consume(n);
+    }
+    co_return true;
+}
+
+awaitable<bool> http_session::proxy(exchange& x, const upstream_target& t)
+{
+    const http1::request_head& h = request_parser_.head();
+    build_request_head(out_, h, t, x.upgrade, peer_ip_, worker_.settings->via);
+    in_.consume(h.head_bytes); // `h` is not used below this line
+
+    // What of the body is here already. A chunked body is checked as far as it is
+    // buffered before the first byte goes upstream.
+    http1::chunked_scanner chunks;
+    std::uint64_t remaining = x.content_length;
+    std::size_t first = 0;
+    if (x.framing == http1::body_framing::length) {
+        first = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, in_.size()));
+        remaining -= first;
+        x.request_body_done = remaining == 0;
+    } else if (x.framing == http1::body_framing::chunked) {
+        const auto step = chunks.scan(in_.data());
+        if (step.failure != http1::error::none) {
+            co_await reject(400, http1::describe(step.failure));
+            x.close_after = true;
+            x.status = 400;
+            co_return false;
+        }
+        first = step.consumed;
+        x.request_body_done = step.done;
+    }
+
+    if (t.tls) {
+        co_return co_await bad_gateway(x, 502, "TLS towards upstreams is not available in this build yet "
+                                               "(set \"upstream_tls\": false on the rule)");
+    }
+    const auto resolved = co_await resolve_upstream(worker_, t);
+    if (!resolved.error.empty()) {
+        dataplane_counters::bump(worker_.counters.upstream_resolve_failed);
+        log_warning("upstream: " + resolved.error);
+        co_return co_await bad_gateway(x, 502, resolved.error);
+    }
+
+    for (int attempt = 0;; ++attempt) {
+        bool reused = false;
+        if (!co_await connect_upstream(x, t, resolved.endpoints, attempt == 0, reused)) {
+            co_return false;
+        }
+        // A pooled connection may have been closed by the upstream just as we took it;
+        // a request without a body is then safe to send again on a new connection.
+        const bool may_retry = reused && attempt == 0 && x.framing == http1::body_framing::none;
+
+        const bool wait_for_continue =
+            x.expect_continue && !x.request_body_done && first == 0 && x.minor == 1;
+        set_deadline(phase::upstream, worker_.settings->read_timeout);
+        if (!co_await write_upstream(out_, in_.data().substr(0, first))) {
+            release_upstream(false);
+            if (may_retry) {
+                continue;
+            }
+            co_return co_await bad_gateway(x, 502, "the upstream closed the connection before the request was sent");
+        }
+        x.bytes_in += first;
+        in_.consume(first);
+
+        bool have_final = false;
+        if (wait_for_continue) {
+            // The upstream may answer 100 (or refuse at once), or the client may send its
+            // body without waiting (curl does after 1 s): whichever comes first.
+            using namespace boost::asio::experimental::awaitable_operators;
+            set_deadline(phase::upstream, worker_.settings->read_timeout);
+            const auto first_ready = co_await (upstream_->socket.async_wait(tcp::socket::wait_read, nothrow) ||
+                                               client_.async_wait(tcp::socket::wait_read, nothrow));
+            if (first_ready.index() == 0) {
+                const int got = co_await read_response_head(x.head_method);
+                if (got != 1) {
+                    release_upstream(false);
+                    co_return co_await bad_gateway(x, 502, "the upstream sent no valid response");
+                }
+                if (response_parser_.head().status == 100) {
+                    if (!co_await write_client(up_in_.data().substr(0, response_parser_.head().head_bytes), {})) {
+                        release_upstream(false);
+                        co_return false;
+                    }
+                    up_in_.consume(response_parser_.head().head_bytes);
+                } else if (response_parser_.head().status >= 200) {
+                    // Refused before the body: the client's body is never read, so its
+                    // connection ends after this answer; the upstream's is not reused.
+                    have_final = true;
+                    x.close_after = true;
+                }
+            }
+        }
+        if (!have_final && !x.request_body_done) {
+            if (!co_await stream_request_body(x, chunks, remaining)) {
+                co_return false;
+            }
+        }
+
+        // The response head, after any interim (1xx) responses.
+        while (!have_final) {
+            const int got = co_await read_response_head(x.head_method);
+            if (got == 0 && may_retry && !timed_out_) {
+                release_upstream(false);
+                break;
+            }
+            if (got != 1) {
+                const bool timed_out = timed_out_;
+                timed_out_ = false;
+                release_upstream(false);
+                if (timed_out) {
+                    dataplane_counters::bump(worker_.counters.upstream_response_timeouts);
+                    co_return co_await bad_gateway(x, 504, "the upstream did not answer in time");
+                }
+                co_return co_await bad_gateway(x, 502, got == 0 ? "the upstream closed the connection without answering"
+                                                                : "the upstream sent an invalid response");
+            }
+            const auto& r = response_parser_.head();
+            if (r.status == 101) {
+                if (!x.upgrade) {
+                    release_upstream(false);
+                    co_return co_await bad_gateway(x, 502, "the upstream switched protocols without being asked");
+                }
+                co_return co_await tunnel(x);
+            }
+            if (r.status >= 200) {
+                have_final = true;
+                break;
+            }
+            // 1xx: passed on to HTTP/1.1 clients, then the real answer follows.
+            if (x.minor == 1 && !co_await write_client(up_in_.data().substr(0, r.head_bytes), {})) {
+                release_upstream(false);
+                co_return false;
+            }
+            up_in_.consume(r.head_bytes);
+        }
+        if (!have_final) {
+            continue; // retry on a fresh connection
+        }
+        co_return co_await forward_response(x);
+    }
+}
+
+// 101 Switching Protocols: from now on the two connections are one byte stream each way.
+awaitable<bool> http_session::tunnel(exchange& x)
+{
+    const auto& r = response_parser_.head();
+    x.status = 101;
+    build_response_head(out_, r, false, false, true);
+    up_in_.consume(r.head_bytes);
+    set_deadline(phase::client, worker_.settings->read_timeout);
+    if (!co_await write_client(out_, up_in_.data())) {
+        release_upstream(false);
+        co_return false;
+    }
+    x.bytes_out += out_.size() + up_in_.size();
+    up_in_.consume(up_in_.size());
+    if (!in_.empty()) {
+        if (!co_await write_upstream(in_.data(), {})) {
+            release_upstream(false);
+            co_return false;
+        }
+        x.bytes_in += in_.size();
+        in_.consume(in_.size());
+    }
+    dataplane_counters::bump(worker_.counters.tunnels_active);
+    set_deadline(phase::tunnel, worker_.settings->read_timeout);
+    auto pump = [this](tcp::socket& from, tcp::socket& to, byte_buffer& buffer,
+                       std::uint64_t& bytes) -> awaitable<void> {
+        for (;;) {
+            auto [ec, n] = co_await from.async_read_some(buffer.prepare(), nothrow);
+            boost::system::error_code ignored;
+            if (ec) {
+                if (ec == asio::error::eof) {
+                    to.shutdown(tcp::socket::shutdown_send, ignored);
+                } else {
+                    // Reset or timeout: end both directions.
+                    from.close(ignored);
+                    to.close(ignored);
+                }
+                co_return;
+            }
+            buffer.commit(n);
+            deadline_ = steady::now() + worker_.settings->read_timeout;
+            auto [wec, written] = co_await asio::async_write(to, asio::buffer(buffer.data()), nothrow);
+            bytes += written;
+            buffer.consume(buffer.size());
+            if (wec) {
+                from.close(ignored);
+                to.close(ignored);
+                co_return;
+            }
+        }
+    };
+    using namespace boost::asio::experimental::awaitable_operators;
+    auto upstream = upstream_;
+    co_await (pump(client_, upstream->socket, in_, x.bytes_in) && pump(upstream->socket, client_, up_in_, x.bytes_out));
+    worker_.counters.tunnels_active.store(worker_.counters.tunnels_active.load(std::memory_order_relaxed) - 1,
+                                          std::memory_order_relaxed);
+    release_upstream(false);
+    x.close_after = true;
+    co_return false;
+}
+
+} // namespace stork::proxy

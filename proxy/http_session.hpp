@@ -1,0 +1,103 @@
+#pragma once
+
+#include "http1/message.hpp"
+#include "proxy/byte_buffer.hpp"
+#include "proxy/dataplane.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace stork::proxy {
+
+struct upstream_target;
+
+// One client connection on one worker, served by one coroutine from accept to close:
+// read a head, route it, answer locally or carry it to an upstream and the response
+// back, then the next request (docs/data-plane.md, "A request's path").
+class http_session {
+public:
+    static void start(dataplane_worker& worker, boost::asio::ip::tcp::socket socket,
+                      boost::asio::ip::tcp::endpoint peer);
+
+    http_session(dataplane_worker& worker, boost::asio::ip::tcp::socket socket,
+                 boost::asio::ip::tcp::endpoint peer);
+    ~http_session();
+    http_session(const http_session&) = delete;
+    http_session& operator=(const http_session&) = delete;
+
+    // What the session waits for; decides what a passed deadline means.
+    enum class phase : std::uint8_t {
+        idle,            // between requests, nothing buffered: keep-alive timeout
+        head,            // part of a head buffered: header read timeout (slowloris)
+        connect,         // connecting to the upstream
+        upstream,        // sending to / waiting for the upstream
+        client,          // sending to / waiting for the client mid-exchange
+        tunnel,          // an upgraded connection (WebSocket), idle timeout = upstream.read_timeout
+        closing,         // lingering close after an error answer
+    };
+
+    // For the worker's sweep: the deadline of whatever the session waits for.
+    steady::time_point deadline() const noexcept { return deadline_; }
+    // The deadline passed: cancel what it waits for; the coroutine sees operation_aborted
+    // and answers as its phase requires.
+    void expire() noexcept;
+    // Draining: close now if idle between requests; otherwise finish the current exchange.
+    void drain() noexcept;
+    // Shutdown: close both connections now.
+    void close_now() noexcept;
+
+    http_session* prev = nullptr;   // the worker's intrusive list
+    http_session* next = nullptr;
+
+private:
+    static boost::asio::awaitable<void> run(std::unique_ptr<http_session> self);
+    boost::asio::awaitable<void> serve();
+
+    struct exchange;
+    boost::asio::awaitable<bool> handle(exchange& x);
+    boost::asio::awaitable<bool> proxy(exchange& x, const upstream_target& t);
+    boost::asio::awaitable<bool> connect_upstream(exchange& x, const upstream_target& t,
+                                                  const std::vector<boost::asio::ip::tcp::endpoint>& endpoints,
+                                                  bool from_pool, bool& reused);
+    boost::asio::awaitable<bool> stream_request_body(exchange& x, http1::chunked_scanner& chunks,
+                                                     std::uint64_t& remaining);
+    boost::asio::awaitable<int> read_response_head(bool head_method);
+    boost::asio::awaitable<bool> forward_response(exchange& x);
+    boost::asio::awaitable<bool> tunnel(exchange& x);
+    boost::asio::awaitable<bool> bad_gateway(exchange& x, unsigned status, std::string_view why);
+    boost::asio::awaitable<bool> write_upstream(std::string_view head, std::string_view body);
+    void release_upstream(bool reusable);
+    boost::asio::awaitable<bool> answer_locally(exchange& x, unsigned status, std::string_view reason,
+                                                std::string_view extra_headers, std::string_view content_type,
+                                                std::string_view body);
+    boost::asio::awaitable<void> reject(unsigned status, std::string_view why);
+    boost::asio::awaitable<void> linger_close();
+
+    boost::asio::awaitable<bool> read_client();
+    boost::asio::awaitable<bool> write_client(std::string_view head, std::string_view body);
+
+    void set_deadline(phase p, steady::duration d) noexcept;
+    void log_and_count(const exchange& x);
+
+    dataplane_worker& worker_;
+    boost::asio::ip::tcp::socket client_;
+    boost::asio::ip::tcp::endpoint peer_;
+    std::string peer_ip_;
+    byte_buffer in_;
+    byte_buffer up_in_;
+    http1::request_parser request_parser_;
+    http1::response_parser response_parser_;
+    std::string out_;
+    phase phase_ = phase::idle;
+    steady::time_point deadline_ = steady::time_point::max();
+    bool timed_out_ = false;
+    bool closing_ = false;
+    std::shared_ptr<upstream_connection> upstream_;  // the one in use, for expire()
+};
+
+} // namespace stork::proxy

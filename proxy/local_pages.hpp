@@ -1,0 +1,25 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+// The answers storkd gives itself rather than an upstream: short, plain, and precise
+// about what happened, because the person reading them is usually debugging DNS.
+namespace stork::proxy {
+
+// A complete response (head and body). `close`: adds "Connection: close".
+// `extra_headers`: zero or more "Name: value\r\n" lines.
+void render_response(std::string& out, unsigned status, std::string_view reason, std::string_view extra_headers,
+                     std::string_view content_type, std::string_view body, bool close);
+
+// The 503 page of an expired rule: the application moved to `target`, and the DNS record
+// of `host` must now point to it.
+std::string expired_page(std::string_view host, std::string_view target);
+
+// "https://<target><path and query of request_target>"; request_target may be in
+// origin-form ("/a?b"), absolute-form ("http://h/a?b") or "*".
+std::string redirect_location(std::string_view target, std::string_view request_target);
+
+std::string_view reason_phrase(unsigned status) noexcept;
+
+} // namespace stork::proxy
