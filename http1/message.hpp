@@ -109,7 +109,8 @@ private:
     limits limits_;
     request_head head_;
     error failure_ = error::none;
-    std::size_t scanned_ = 0;
+    std::size_t scanned_ = 0;  // how far the blank line was looked for
+    bool complete_ = false;
     std::vector<header> headers_;
 };
 
@@ -128,7 +129,8 @@ private:
     limits limits_;
     response_head head_;
     error failure_ = error::none;
-    std::size_t scanned_ = 0;
+    std::size_t scanned_ = 0;  // how far the blank line was looked for
+    bool complete_ = false;
     std::vector<header> headers_;
 };
 
@@ -158,6 +160,7 @@ private:
     std::size_t line_bytes_ = 0;
     std::size_t trailer_bytes_ = 0;
     unsigned digits_ = 0;
+    error failure_ = error::none;  // repeated by every scan() after the first error
 };
 
 // Case-insensitive ASCII comparison, for field names and tokens.

@@ -1,8 +1,13 @@
 #include "proxy/dataplane.hpp"
 
+#include "dnscheck/address_cache.hpp"
+#include "dnscheck/address_lookup.hpp"
+#include "dnscheck/channel.hpp"
 #include "proxy/access_log.hpp"
 #include "proxy/http_session.hpp"
 #include "proxy/log.hpp"
+
+#include <time.h>
 
 namespace stork::proxy {
 
@@ -23,6 +28,21 @@ steady::duration to_steady(config::duration d)
 
 } // namespace
 
+steady::time_point coarse_steady_now() noexcept
+{
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return steady::time_point{std::chrono::duration_cast<steady::duration>(std::chrono::seconds{ts.tv_sec} +
+                                                                           std::chrono::nanoseconds{ts.tv_nsec})};
+}
+
+std::chrono::sys_seconds coarse_system_seconds() noexcept
+{
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+    return std::chrono::sys_seconds{std::chrono::seconds{ts.tv_sec}};
+}
+
 std::shared_ptr<const dataplane_settings> dataplane_settings::from(const config::storkd_config& c)
 {
     auto s = std::make_shared<dataplane_settings>();
@@ -37,6 +57,9 @@ std::shared_ptr<const dataplane_settings> dataplane_settings::from(const config:
     s->idle_timeout = to_steady(c.upstream.idle_timeout);
     s->max_idle_per_key = c.upstream.max_idle_per_key;
     s->connections_per_worker = c.limits.connections_per_worker;
+    for (const auto& r : c.dns.resolvers) {
+        s->dns_servers.push_back(r.to_string());
+    }
     return s;
 }
 
@@ -76,11 +99,26 @@ dataplane_worker::~dataplane_worker()
     if (access_log) {
         access_log->flush();
     }
+    resolver.reset();
+    dns_lookup.reset();
+    dns_channel.reset();
 }
 
 void dataplane_worker::start(std::vector<tcp::acceptor> acceptors)
 {
     acceptors_ = std::move(acceptors);
+    // c-ares channels belong to the thread that runs their loop: made here, on it.
+    try {
+        dns_channel = std::make_unique<dnscheck::channel>(io_, dnscheck::channel_options{.servers = settings->dns_servers});
+        dns_lookup = std::make_unique<dnscheck::address_lookup>(*dns_channel);
+        resolver = std::make_unique<dnscheck::address_cache>(
+            [this](std::string_view host, std::function<void(dnscheck::lookup_result)> done) {
+                dns_lookup->resolve(host, std::move(done));
+            });
+    } catch (const std::exception& e) {
+        log_error("worker " + std::to_string(index_) + ": no DNS resolver, rules naming their target by DNS name "
+                  "will get 502: " + e.what());
+    }
     accept_paused_.assign(acceptors_.size(), false);
     peers_.resize(acceptors_.size());
     for (std::size_t i = 0; i < acceptors_.size(); ++i) {
@@ -182,6 +220,7 @@ void dataplane_worker::sweep()
         s = next;
     }
     pool.evict_idle_before(now - settings->idle_timeout);
+    pool.watch_idle();
     if (draining_ && session_count_ == 0) {
         finish_drain_if_done();
         return;
@@ -224,6 +263,9 @@ void dataplane_worker::shutdown()
     for (http_session* s = first_; s != nullptr; s = s->next) {
         s->close_now();
     }
+    resolver.reset();
+    dns_lookup.reset();
+    dns_channel.reset();
     if (access_log) {
         access_log->flush();
     }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "config/storkd_config.hpp"
+#include "proxy/byte_buffer.hpp"
 #include "proxy/upstream_pool.hpp"
 #include "routing/table.hpp"
 
@@ -20,6 +21,8 @@
 
 namespace stork::dnscheck {
 class address_cache;
+class address_lookup;
+class channel;
 }
 
 namespace stork::proxy {
@@ -29,6 +32,12 @@ class access_log_writer;
 class http_session;
 
 using steady = std::chrono::steady_clock;
+
+// The coarse clocks (the kernel's tick, read from the vDSO without touching the TSC):
+// deadlines are checked by a 250 ms sweep and rules expire by the second, so neither needs
+// more, and the request path reads them several times per request.
+steady::time_point coarse_steady_now() noexcept;
+std::chrono::sys_seconds coarse_system_seconds() noexcept;
 
 // What the data plane reads of the configuration, as one immutable snapshot per reload,
 // posted to every worker like a routing table (docs/data-plane.md).
@@ -44,6 +53,7 @@ struct dataplane_settings {
     steady::duration idle_timeout{};
     unsigned max_idle_per_key = 0;
     unsigned connections_per_worker = 0;
+    std::vector<std::string> dns_servers;     // "IP:PORT"; empty: /etc/resolv.conf
 
     static std::shared_ptr<const dataplane_settings> from(const config::storkd_config& c);
 };
@@ -95,6 +105,11 @@ public:
     std::shared_ptr<const dataplane_settings> settings;
 
     upstream_pool pool;
+    block_pool buffers{16 * 1024, 4096};
+    // Rule targets by name: c-ares on this worker's loop, cached by TTL (set up by start()).
+    std::unique_ptr<dnscheck::channel> dns_channel;
+    std::unique_ptr<dnscheck::address_lookup> dns_lookup;
+    std::unique_ptr<dnscheck::address_cache> resolver;
     std::unique_ptr<access_log_writer> access_log;
     dataplane_counters counters;
 

@@ -14,6 +14,7 @@
 #include <boost/asio/write.hpp>
 
 #include <array>
+#include <optional>
 #include <charconv>
 
 namespace stork::proxy {
@@ -27,11 +28,9 @@ namespace {
 
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
-// Client buffers start at 16 KiB (a whole request head nearly always fits) and may grow
+// Buffers start at the worker's block size, 16 KiB (a whole request head nearly always fits) and may grow
 // to hold the largest head allowed plus what follows it in the same read.
-constexpr std::size_t client_buffer_initial = 16 * 1024;
 constexpr std::size_t client_buffer_cap = 64 * 1024 + 16 * 1024;
-constexpr std::size_t upstream_buffer_initial = 16 * 1024;
 constexpr std::size_t upstream_buffer_cap = 64 * 1024 + 16 * 1024;
 
 // Bytes of a request body storkd reads and discards to answer it locally (404, 503,
@@ -53,6 +52,64 @@ void append_field(std::string& out, std::string_view name, std::string_view valu
     out += ": ";
     out += value;
     out += "\r\n";
+}
+
+// The address of an IP literal without allocating (a dotted quad is parsed here; other
+// forms go through Asio), or nothing for a name.
+std::optional<asio::ip::address> parse_ip_literal(std::string_view text)
+{
+    std::array<unsigned char, 4> bytes{};
+    std::size_t part = 0;
+    unsigned value = 0;
+    unsigned digits = 0;
+    bool dotted_quad = !text.empty();
+    for (const char c : text) {
+        if (c >= '0' && c <= '9') {
+            value = value * 10 + static_cast<unsigned>(c - '0');
+            if (++digits > 3 || value > 255) {
+                dotted_quad = false;
+                break;
+            }
+        } else if (c == '.' && digits > 0 && part < 3) {
+            bytes[part++] = static_cast<unsigned char>(value);
+            value = 0;
+            digits = 0;
+        } else {
+            dotted_quad = false;
+            break;
+        }
+    }
+    if (dotted_quad && part == 3 && digits > 0) {
+        bytes[3] = static_cast<unsigned char>(value);
+        return asio::ip::address{asio::ip::address_v4{bytes}};
+    }
+    if (text.find(':') == std::string_view::npos) {
+        return std::nullopt; // a name (IPv4 forms such as "127.1" are names to no one here)
+    }
+    boost::system::error_code ec;
+    const auto a = asio::ip::make_address(text, ec);
+    return ec ? std::nullopt : std::optional<asio::ip::address>{a};
+}
+
+// Log lines of the rare paths, out of line: string temporaries built inside a coroutine
+// would sit in its frame, and a frame over 1 KiB is not recycled by Asio (malloc per
+// request).
+[[gnu::noinline, gnu::cold]] void warn_body_failure(const tcp::endpoint& upstream, bool timed_out,
+                                                    const boost::system::error_code& ec)
+{
+    log_warning("upstream " + to_text(upstream) + " failed in the middle of a response body: " +
+                (timed_out ? "timed out"s : ec.message()));
+}
+
+[[gnu::noinline, gnu::cold]] void warn_bad_chunk(const tcp::endpoint& upstream, http1::error e)
+{
+    log_warning("upstream " + to_text(upstream) + " sent a malformed chunked body: " +
+                std::string{http1::describe(e)});
+}
+
+[[gnu::noinline, gnu::cold]] void warn_text(std::string_view prefix, std::string_view text)
+{
+    log_warning(std::string{prefix} + std::string{text});
 }
 
 unsigned status_class(unsigned status) noexcept
@@ -80,7 +137,8 @@ struct http_session::exchange {
     std::uint64_t bytes_out = 0;
     bool request_body_done = true;     // the whole request body was read from the client
     bool close_after = false;          // the client connection ends after this exchange
-    std::string upstream_text;         // "ip:port" for the access log
+    tcp::endpoint upstream;            // where it went, for the access log
+    bool has_upstream = false;
     std::chrono::system_clock::time_point wall_start;
     steady::time_point start;
     // For the access log only (filled when it is on).
@@ -105,8 +163,8 @@ http_session::http_session(dataplane_worker& worker, tcp::socket socket, tcp::en
     : worker_{worker},
       client_{std::move(socket)},
       peer_{peer},
-      in_{client_buffer_initial, client_buffer_cap},
-      up_in_{upstream_buffer_initial, upstream_buffer_cap}
+      in_{worker.buffers, client_buffer_cap},
+      up_in_{worker.buffers, upstream_buffer_cap}
 {
     worker_.attach(this);
     boost::system::error_code ignored;
@@ -130,7 +188,7 @@ awaitable<void> http_session::run(std::unique_ptr<http_session> self)
 void http_session::set_deadline(phase p, steady::duration d) noexcept
 {
     phase_ = p;
-    deadline_ = steady::now() + d;
+    deadline_ = coarse_steady_now() + d;
 }
 
 void http_session::expire() noexcept
@@ -228,9 +286,17 @@ awaitable<void> http_session::serve()
         exchange x;
         if (worker_.access_log) {
             x.wall_start = std::chrono::system_clock::now();
+                x.start = steady::now();
         }
-        x.start = steady::now();
-        const bool keep = co_await handle(x);
+        upstream_target target;
+        bool keep = false;
+        if (route(x, target)) {
+            keep = co_await proxy(x, target);
+        } else {
+            in_.consume(request_parser_.head().head_bytes);
+            keep = co_await answer_locally(x, local_.status, reason_phrase(local_.status), local_.headers,
+                                           local_.content_type, local_.body);
+        }
         log_and_count(x);
         if (!keep || x.close_after || closing_ || worker_.draining()) {
             co_return;
@@ -330,7 +396,8 @@ void http_session::log_and_count(const exchange& x)
     r.status = x.status;
     r.bytes_in = x.bytes_in;
     r.bytes_out = x.bytes_out;
-    r.upstream = x.upstream_text;
+    std::string upstream = x.has_upstream ? to_text(x.upstream) : std::string{};
+    r.upstream = upstream;
     r.rule = x.rule ? x.rule->host : std::string_view{};
     r.mode = to_string(x.kind);
     r.duration_us = x.start == steady::time_point{}
@@ -340,7 +407,7 @@ void http_session::log_and_count(const exchange& x)
     worker_.access_log->append(r);
 }
 
-awaitable<bool> http_session::handle(exchange& x)
+bool http_session::route(exchange& x, upstream_target& target)
 {
     const http1::request_head& h = request_parser_.head();
     x.minor = h.minor;
@@ -357,28 +424,31 @@ awaitable<bool> http_session::handle(exchange& x)
         x.method.assign(h.method);
         x.path.assign(h.target);
     }
+    auto& a = local_;
+    a.headers.clear();
+    a.body.clear();
+    a.content_type = "text/plain; charset=utf-8";
 
     if (h.method == "CONNECT") {
-        in_.consume(h.head_bytes);
         x.kind = route_kind::invalid;
-        co_return co_await answer_locally(x, 405, reason_phrase(405), "Allow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n",
-                                          "text/plain; charset=utf-8", "CONNECT is not supported here.\n");
+        a.status = 405;
+        a.headers = "Allow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n";
+        a.body = "CONNECT is not supported here.\n";
+        return false;
     }
 
     // Route on the Host field (design.md §3). A Host that is not a valid name (an IP
     // address, garbage) has no rule: it goes where unknown hosts go.
-    routing::host_buffer host_storage;
-    const auto host = routing::normalise_host(h.host, routing::host_kind::request, host_storage);
+    const auto host = routing::normalise_host(h.host, routing::host_kind::request, host_storage_);
     x.table = worker_.table;
     routing::match_result m;
     if (host) {
-        m = x.table->match(host.name, std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()));
+        m = x.table->match(host.name, coarse_system_seconds());
     }
     x.rule = m.rule;
     const bool acme = h.target.starts_with(acme_prefix);
     const auto& settings = *worker_.settings;
 
-    upstream_target target;
     if (m.rule && (acme || (!m.expired && m.rule->mode != routing::rule_mode::redirect))) {
         // proxy, passthrough seen on the plain listener, or a certificate challenge: to
         // the new region.
@@ -395,33 +465,36 @@ awaitable<bool> http_session::handle(exchange& x)
         }
         target.host_header = r.preserve_host || passthrough ? h.host : r.target;
         target.sni = target.host_header;
-    } else if (m.rule && m.expired) {
+        return true;
+    }
+    if (m.rule && m.expired) {
         x.kind = route_kind::expired;
-        const std::string page = expired_page(m.rule->host, m.rule->target);
-        in_.consume(h.head_bytes);
-        co_return co_await answer_locally(x, 503, reason_phrase(503), "Cache-Control: no-store\r\n",
-                                          "text/html; charset=utf-8", page);
-    } else if (m.rule) {
+        a.status = 503;
+        a.headers = "Cache-Control: no-store\r\n";
+        a.content_type = "text/html; charset=utf-8";
+        a.body = expired_page(m.rule->host, m.rule->target);
+        return false;
+    }
+    if (m.rule) {
         x.kind = route_kind::redirect;
-        std::string headers = "Location: " + redirect_location(m.rule->target, h.target) + "\r\n";
-        const unsigned code = m.rule->redirect_code;
-        in_.consume(h.head_bytes);
-        co_return co_await answer_locally(x, code, reason_phrase(code), headers, "text/plain; charset=utf-8",
-                                          "This application has moved.\n");
-    } else if (settings.fallback_http) {
+        a.status = m.rule->redirect_code;
+        a.headers = "Location: " + redirect_location(m.rule->target, h.target) + "\r\n";
+        a.body = "This application has moved.\n";
+        return false;
+    }
+    if (settings.fallback_http) {
         x.kind = route_kind::fallback;
         target.host = settings.fallback_http->host;
         target.port = settings.fallback_http->port;
         target.tls = false;
         target.host_header = h.host;
         target.keep_host = true;
-    } else {
-        x.kind = route_kind::not_found;
-        in_.consume(h.head_bytes);
-        co_return co_await answer_locally(x, 404, reason_phrase(404), {}, "text/plain; charset=utf-8",
-                                          "No application is served here under this host name.\n");
+        return true;
     }
-    co_return co_await proxy(x, target);
+    x.kind = route_kind::not_found;
+    a.status = 404;
+    a.body = "No application is served here under this host name.\n";
+    return false;
 }
 
 namespace {
@@ -628,7 +701,8 @@ awaitable<bool> http_session::connect_upstream(exchange& x, const upstream_targe
                 upstream_ = std::move(c);
                 reused = true;
                 dataplane_counters::bump(worker_.counters.upstream_reused);
-                x.upstream_text = to_text(upstream_->key.address);
+                x.upstream = upstream_->key.address;
+                x.has_upstream = true;
                 co_return true;
             }
         }
@@ -637,7 +711,8 @@ awaitable<bool> http_session::connect_upstream(exchange& x, const upstream_targe
     for (const auto& ep : endpoints) {
         upstream_ = std::make_shared<upstream_connection>(
             worker_.io().get_executor(), upstream_key{ep, t.tls, std::string{t.tls ? t.sni : ""sv}});
-        x.upstream_text = to_text(ep);
+        x.upstream = ep;
+        x.has_upstream = true;
         set_deadline(phase::connect, worker_.settings->connect_timeout);
         auto [ec] = co_await upstream_->socket.async_connect(ep, nothrow);
         if (!ec) {
@@ -649,7 +724,7 @@ awaitable<bool> http_session::connect_upstream(exchange& x, const upstream_targe
         if (timed_out_) {
             timed_out_ = false;
             dataplane_counters::bump(worker_.counters.upstream_connect_timeout);
-            last_error = "connecting to " + x.upstream_text + " timed out";
+            last_error = "connecting to " + to_text(ep) + " timed out";
             upstream_.reset();
             break; // the timeout covers the whole attempt
         }
@@ -658,7 +733,7 @@ awaitable<bool> http_session::connect_upstream(exchange& x, const upstream_targe
         } else {
             dataplane_counters::bump(worker_.counters.upstream_other_errors);
         }
-        last_error = "connecting to " + x.upstream_text + ": " + ec.message();
+        last_error = "connecting to " + to_text(ep) + ": " + ec.message();
         upstream_.reset();
     }
     log_warning("upstream: " + last_error);
@@ -716,8 +791,7 @@ awaitable<bool> http_session::forward_response(exchange& x)
             if (timed_out_) {
                 dataplane_counters::bump(worker_.counters.upstream_response_timeouts);
             }
-            log_warning("upstream " + x.upstream_text + " failed in the middle of a response body: " +
-                        (timed_out_ ? "timed out"s : ec.message()));
+            warn_body_failure(x.upstream, timed_out_, ec);
             release_upstream(false);
             x.close_after = true;
             co_return false;
@@ -731,8 +805,7 @@ awaitable<bool> http_session::forward_response(exchange& x)
         } else if (framing == http1::body_framing::chunked) {
             const auto step = chunks.scan(up_in_.data());
             if (step.failure != http1::error::none) {
-                log_warning("upstream " + x.upstream_text + " sent a malformed chunked body: " +
-                            std::string{http1::describe(step.failure)});
+                warn_bad_chunk(x.upstream, step.failure);
                 release_upstream(false);
                 x.close_after = true;
                 co_return false;
@@ -834,16 +907,22 @@ awaitable<bool> http_session::proxy(exchange& x, const upstream_target& t)
         co_return co_await bad_gateway(x, 502, "TLS towards upstreams is not available in this build yet "
                                                "(set \"upstream_tls\": false on the rule)");
     }
-    const auto resolved = co_await resolve_upstream(worker_, t);
-    if (!resolved.error.empty()) {
-        dataplane_counters::bump(worker_.counters.upstream_resolve_failed);
-        log_warning("upstream: " + resolved.error);
-        co_return co_await bad_gateway(x, 502, resolved.error);
+    endpoints_.clear();
+    if (const auto literal = parse_ip_literal(t.host)) {
+        endpoints_.emplace_back(*literal, t.port);
+    } else {
+        auto resolved = co_await resolve_upstream(worker_, t);
+        if (!resolved.error.empty()) {
+            dataplane_counters::bump(worker_.counters.upstream_resolve_failed);
+            warn_text("upstream: ", resolved.error);
+            co_return co_await bad_gateway(x, 502, resolved.error);
+        }
+        endpoints_ = std::move(resolved.endpoints);
     }
 
     for (int attempt = 0;; ++attempt) {
         bool reused = false;
-        if (!co_await connect_upstream(x, t, resolved.endpoints, attempt == 0, reused)) {
+        if (!co_await connect_upstream(x, t, endpoints_, attempt == 0, reused)) {
             co_return false;
         }
         // A pooled connection may have been closed by the upstream just as we took it;
@@ -865,31 +944,11 @@ awaitable<bool> http_session::proxy(exchange& x, const upstream_target& t)
 
         bool have_final = false;
         if (wait_for_continue) {
-            // The upstream may answer 100 (or refuse at once), or the client may send its
-            // body without waiting (curl does after 1 s): whichever comes first.
-            using namespace boost::asio::experimental::awaitable_operators;
-            set_deadline(phase::upstream, worker_.settings->read_timeout);
-            const auto first_ready = co_await (upstream_->socket.async_wait(tcp::socket::wait_read, nothrow) ||
-                                               client_.async_wait(tcp::socket::wait_read, nothrow));
-            if (first_ready.index() == 0) {
-                const int got = co_await read_response_head(x.head_method);
-                if (got != 1) {
-                    release_upstream(false);
-                    co_return co_await bad_gateway(x, 502, "the upstream sent no valid response");
-                }
-                if (response_parser_.head().status == 100) {
-                    if (!co_await write_client(up_in_.data().substr(0, response_parser_.head().head_bytes), {})) {
-                        release_upstream(false);
-                        co_return false;
-                    }
-                    up_in_.consume(response_parser_.head().head_bytes);
-                } else if (response_parser_.head().status >= 200) {
-                    // Refused before the body: the client's body is never read, so its
-                    // connection ends after this answer; the upstream's is not reused.
-                    have_final = true;
-                    x.close_after = true;
-                }
+            const int waited = co_await await_continue(x);
+            if (waited < 0) {
+                co_return false;
             }
+            have_final = waited == 1;
         }
         if (!have_final && !x.request_body_done) {
             if (!co_await stream_request_body(x, chunks, remaining)) {
@@ -941,6 +1000,41 @@ awaitable<bool> http_session::proxy(exchange& x, const upstream_target& t)
     }
 }
 
+// Expect: 100-continue, head sent, no body byte yet. The upstream may answer 100 (or
+// refuse at once), or the client may send its body without waiting (curl does after
+// 1 s): whichever comes first. 0: go on with the body; 1: a final response is in (the
+// client's body is never read, so its connection ends after it); -1: done, failed.
+awaitable<int> http_session::await_continue(exchange& x)
+{
+    using namespace boost::asio::experimental::awaitable_operators;
+    set_deadline(phase::upstream, worker_.settings->read_timeout);
+    const auto first_ready = co_await (upstream_->socket.async_wait(tcp::socket::wait_read, nothrow) ||
+                                       client_.async_wait(tcp::socket::wait_read, nothrow));
+    if (first_ready.index() != 0) {
+        co_return 0;
+    }
+    const int got = co_await read_response_head(x.head_method);
+    if (got != 1) {
+        release_upstream(false);
+        co_await bad_gateway(x, 502, "the upstream sent no valid response");
+        co_return -1;
+    }
+    const auto& r = response_parser_.head();
+    if (r.status == 100) {
+        if (!co_await write_client(up_in_.data().substr(0, r.head_bytes), {})) {
+            release_upstream(false);
+            co_return -1;
+        }
+        up_in_.consume(r.head_bytes);
+        co_return 0;
+    }
+    if (r.status >= 200) {
+        x.close_after = true;
+        co_return 1;
+    }
+    co_return 0; // another 1xx: the response loop passes it on
+}
+
 // 101 Switching Protocols: from now on the two connections are one byte stream each way.
 awaitable<bool> http_session::tunnel(exchange& x)
 {
@@ -981,7 +1075,7 @@ awaitable<bool> http_session::tunnel(exchange& x)
                 co_return;
             }
             buffer.commit(n);
-            deadline_ = steady::now() + worker_.settings->read_timeout;
+            deadline_ = coarse_steady_now() + worker_.settings->read_timeout;
             auto [wec, written] = co_await asio::async_write(to, asio::buffer(buffer.data()), nothrow);
             bytes += written;
             buffer.consume(buffer.size());

@@ -7,6 +7,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <array>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -59,7 +60,10 @@ private:
     boost::asio::awaitable<void> serve();
 
     struct exchange;
-    boost::asio::awaitable<bool> handle(exchange& x);
+    // Decides where the request goes: true with `target` filled to proxy it, false with
+    // local_ filled to answer it here.
+    bool route(exchange& x, upstream_target& target);
+    boost::asio::awaitable<int> await_continue(exchange& x);
     boost::asio::awaitable<bool> proxy(exchange& x, const upstream_target& t);
     boost::asio::awaitable<bool> connect_upstream(exchange& x, const upstream_target& t,
                                                   const std::vector<boost::asio::ip::tcp::endpoint>& endpoints,
@@ -98,6 +102,16 @@ private:
     bool timed_out_ = false;
     bool closing_ = false;
     std::shared_ptr<upstream_connection> upstream_;  // the one in use, for expire()
+
+    // Reused from request to request (no allocation once warm).
+    struct local_answer {
+        unsigned status = 0;
+        std::string headers;
+        std::string_view content_type;
+        std::string body;
+    } local_;
+    std::array<char, 256> host_storage_{};
+    std::vector<boost::asio::ip::tcp::endpoint> endpoints_;
 };
 
 } // namespace stork::proxy

@@ -1,6 +1,7 @@
 #include "proxy/storkd.hpp"
 
 #include "config/diagnostic.hpp"
+#include "dnscheck/ares_error.hpp"
 #include "proxy/access_log.hpp"
 #include "proxy/log.hpp"
 #include "proxy/upstream_connect.hpp"
@@ -54,6 +55,9 @@ int storkd::run()
     // Signals are caught before anything else starts: a SIGHUP sent as soon as systemd
     // sees the process must not kill it (SIGHUP's default action).
     wait_for_signal();
+    // A log reader that went away (stdout to a closed pipe) is a write error to count,
+    // not a reason to die. Sockets never raise it: Asio sends with MSG_NOSIGNAL.
+    std::signal(SIGPIPE, SIG_IGN);
     open_rules();
     try {
         start_dataplane();
@@ -106,6 +110,7 @@ routing::time_point rule_clock()
 void storkd::start_dataplane()
 {
     const auto cfg = config_.load();
+    dnscheck::ensure_ares_library(); // before any worker makes its channel
     access_log_ = access_log_sink::open(cfg->access_log);
     workers_.open_dataplane(dataplane_settings::from(*cfg), access_log_);
     http_bound_ = workers_.listen_http(cfg->listen.http);

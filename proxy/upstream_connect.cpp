@@ -1,5 +1,9 @@
 #include "proxy/upstream_connect.hpp"
 
+#include "dnscheck/address_cache.hpp"
+
+#include <boost/asio/use_awaitable.hpp>
+
 #include <charconv>
 
 namespace stork::proxy {
@@ -33,8 +37,19 @@ asio::awaitable<resolve_outcome> resolve_upstream(dataplane_worker& worker, cons
         out.endpoints.emplace_back(address, target.port);
         co_return out;
     }
-    (void)worker;
-    out.error = "cannot resolve " + std::string{target.host} + ": no resolver";
+    if (!worker.resolver) {
+        out.error = "cannot resolve " + std::string{target.host} + ": this worker has no DNS resolver";
+        co_return out;
+    }
+    const auto result = co_await worker.resolver->async_resolve(std::string{target.host}, worker.io().get_executor(),
+                                                                asio::use_awaitable);
+    if (!result) {
+        out.error = "cannot resolve " + result.error().message;
+        co_return out;
+    }
+    for (const auto& a : result->addresses) {
+        out.endpoints.emplace_back(a, target.port);
+    }
     co_return out;
 }
 

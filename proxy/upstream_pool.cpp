@@ -40,8 +40,11 @@ upstream_pool::ptr upstream_pool::take(const upstream_key& key)
     }
     c->pooled = false;
     ++c->watch;
-    boost::system::error_code ignored;
-    c->socket.cancel(ignored);
+    if (c->watched) {
+        c->watched = false;
+        boost::system::error_code ignored;
+        c->socket.cancel(ignored);
+    }
     return c;
 }
 
@@ -61,11 +64,22 @@ void upstream_pool::put(ptr c, unsigned max_idle_per_key)
     if (changed_) {
         changed_(+1);
     }
-    watch(c);
+}
+
+void upstream_pool::watch_idle()
+{
+    for (auto& [key, list] : idle_by_key_) {
+        for (auto& c : list) {
+            if (!c->watched) {
+                watch(c);
+            }
+        }
+    }
 }
 
 void upstream_pool::watch(const ptr& c)
 {
+    c->watched = true;
     c->socket.async_read_some(boost::asio::buffer(&c->probe, 1),
                               [this, c, generation = c->watch](const boost::system::error_code& ec, std::size_t) {
                                   // Cancelled because it was taken (or the pool is going): not ours any more.

@@ -40,14 +40,18 @@ struct upstream_connection {
     std::uint64_t exchanges = 0;   // responses read on it
     std::uint64_t watch = 0;       // generation of the idle watch; bumped when taken
     bool pooled = false;
+    bool watched = false;          // the idle watch's read is pending
     char probe = 0;                // the idle watch reads into this
 };
 
 // Idle upstream connections of one worker, LIFO per key (the most recently used one is
-// the most likely to still be open), at most `max_idle_per_key` each. While idle, each
-// connection has a one-byte read pending: it completes only if the upstream closes the
-// connection or sends bytes nobody asked for, and either way the connection leaves the
-// pool. Taking a connection cancels that read, which costs no system call.
+// the most likely to still be open), at most `max_idle_per_key` each. A connection that
+// stays idle gets a one-byte read pending (watch_idle(), from the worker's sweep): it
+// completes only if the upstream closes the connection or sends bytes nobody asked for,
+// and either way the connection leaves the pool. Under load a connection is idle for
+// microseconds, so it is not watched at all: arming the read at every return to the pool
+// would cost a failed recv() per request (Asio tries a read at once). A connection the
+// upstream closed in between is caught by the session's retry on a fresh connection.
 class upstream_pool {
 public:
     using ptr = std::shared_ptr<upstream_connection>;
@@ -61,6 +65,8 @@ public:
     void put(ptr c, unsigned max_idle_per_key);
     // Closes the connections idle since before `cutoff`.
     void evict_idle_before(std::chrono::steady_clock::time_point cutoff);
+    // Arms the idle watch of every pooled connection that has none yet.
+    void watch_idle();
     void clear();
     std::size_t idle() const noexcept { return idle_; }
 

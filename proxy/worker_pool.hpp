@@ -70,7 +70,9 @@ public:
 
 private:
     struct worker {
-        boost::asio::io_context io{1};
+        // One thread per loop, and every socket used only on it: no locking around socket
+        // operations (posts from the control thread still lock the scheduler).
+        boost::asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
         boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard{io.get_executor()};
         std::thread thread;
         std::unique_ptr<dataplane_worker> dp;

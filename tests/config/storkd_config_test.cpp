@@ -290,7 +290,7 @@ TEST_F(storkd_config_test, reports_every_error_in_file_order)
     EXPECT_EQ(errors[3].key_path, "colour");
     EXPECT_EQ(errors[3].to_string(), (dir_.path() / "storkd.yaml").string() +
                                          ":8:1: colour: unknown key; known keys here: node workers listen admin tls "
-                                         "upstream fallback rules dns access_log");
+                                         "upstream timeouts limits fallback rules dns access_log");
 }
 
 TEST_F(storkd_config_test, unreadable_file_is_an_error_naming_it)

@@ -16,6 +16,13 @@ storkd_instance::storkd_instance(const std::filesystem::path& config)
     }
     const std::string admin = ready->at("STORK_ADMIN");
     admin_port_ = static_cast<std::uint16_t>(std::stoi(admin.substr(admin.rfind(':') + 1)));
+    if (ready->contains("STORK_HTTP")) {
+        std::string http = ready->at("STORK_HTTP");
+        http = http.substr(0, http.find(','));
+        if (!http.empty()) {
+            http_port_ = static_cast<std::uint16_t>(std::stoi(http.substr(http.rfind(':') + 1)));
+        }
+    }
 }
 
 } // namespace stork::test

@@ -19,6 +19,8 @@ public:
 
     // The admin listener's port as storkd reported it (STORK_ADMIN), port 0 configs included.
     std::uint16_t admin_port() const noexcept { return admin_port_; }
+    // The port of the first listen.http address (STORK_HTTP), 0 when there is none.
+    std::uint16_t http_port() const noexcept { return http_port_; }
 
     child_process& process() noexcept { return child_; }
     notify_socket& notifications() noexcept { return notify_; }
@@ -27,6 +29,7 @@ private:
     notify_socket notify_;
     child_process child_;
     std::uint16_t admin_port_ = 0;
+    std::uint16_t http_port_ = 0;
 };
 
 } // namespace stork::test
