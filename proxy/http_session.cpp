@@ -8,6 +8,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -26,7 +27,12 @@ using namespace std::literals;
 
 namespace {
 
-constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+// Socket operations are awaited as deferred operations: Asio 1.81's awaitable resumes
+// straight from their completion, without the intermediate coroutine frame that
+// use_awaitable creates per operation. as_tuple: errors are values, not exceptions.
+constexpr auto nothrow = asio::as_tuple(asio::deferred);
+// For the awaitable operators (||, &&), which combine awaitables.
+constexpr auto as_awaitable = asio::as_tuple(asio::use_awaitable);
 
 // Buffers start at the worker's block size, 16 KiB (a whole request head nearly always fits) and may grow
 // to hold the largest head allowed plus what follows it in the same read.
@@ -123,6 +129,7 @@ unsigned status_class(unsigned status) noexcept
 // into the client buffer, which moves while a body streams).
 struct http_session::exchange {
     std::shared_ptr<const routing::table> table;   // keeps `rule` alive
+    std::shared_ptr<const dataplane_settings> settings; // keeps the fallback's name alive
     const routing::rule_view* rule = nullptr;
     route_kind kind = route_kind::not_found;
     unsigned status = 0;
@@ -484,6 +491,7 @@ bool http_session::route(exchange& x, upstream_target& target)
     }
     if (settings.fallback_http) {
         x.kind = route_kind::fallback;
+        x.settings = worker_.settings; // a reload may replace them while this request waits
         target.host = settings.fallback_http->host;
         target.port = settings.fallback_http->port;
         target.tls = false;
@@ -1008,8 +1016,8 @@ awaitable<int> http_session::await_continue(exchange& x)
 {
     using namespace boost::asio::experimental::awaitable_operators;
     set_deadline(phase::upstream, worker_.settings->read_timeout);
-    const auto first_ready = co_await (upstream_->socket.async_wait(tcp::socket::wait_read, nothrow) ||
-                                       client_.async_wait(tcp::socket::wait_read, nothrow));
+    const auto first_ready = co_await (upstream_->socket.async_wait(tcp::socket::wait_read, as_awaitable) ||
+                                       client_.async_wait(tcp::socket::wait_read, as_awaitable));
     if (first_ready.index() != 0) {
         co_return 0;
     }
