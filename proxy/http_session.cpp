@@ -700,7 +700,7 @@ awaitable<int> http_session::read_response_head(bool head_method)
 
 awaitable<bool> http_session::connect_upstream(exchange& x, const upstream_target& t,
                                                const std::vector<tcp::endpoint>& endpoints, bool from_pool,
-                                               bool& reused)
+                                               bool& reused, std::string& error)
 {
     reused = false;
     if (from_pool) {
@@ -744,8 +744,8 @@ awaitable<bool> http_session::connect_upstream(exchange& x, const upstream_targe
         last_error = "connecting to " + to_text(ep) + ": " + ec.message();
         upstream_.reset();
     }
-    log_warning("upstream: " + last_error);
-    co_await bad_gateway(x, 502, last_error);
+    warn_text("upstream: ", last_error);
+    error = std::move(last_error);
     co_return false;
 }
 
@@ -911,7 +911,16 @@ awaitable<bool> http_session::proxy(exchange& x, const upstream_target& t)
         x.request_body_done = step.done;
     }
 
+    // Answered here, before anything went upstream: the buffered part of the body belongs
+    // to this request and must never be parsed as the next one (bad_gateway closes the
+    // connection when the rest of the body is still to come).
+    const auto drop_buffered_body = [&] {
+        in_.consume(first);
+        x.bytes_in += first;
+        first = 0;
+    };
     if (t.tls) {
+        drop_buffered_body();
         co_return co_await bad_gateway(x, 502, "TLS towards upstreams is not available in this build yet "
                                                "(set \"upstream_tls\": false on the rule)");
     }
@@ -923,6 +932,7 @@ awaitable<bool> http_session::proxy(exchange& x, const upstream_target& t)
         if (!resolved.error.empty()) {
             dataplane_counters::bump(worker_.counters.upstream_resolve_failed);
             warn_text("upstream: ", resolved.error);
+            drop_buffered_body();
             co_return co_await bad_gateway(x, 502, resolved.error);
         }
         endpoints_ = std::move(resolved.endpoints);
@@ -930,8 +940,9 @@ awaitable<bool> http_session::proxy(exchange& x, const upstream_target& t)
 
     for (int attempt = 0;; ++attempt) {
         bool reused = false;
-        if (!co_await connect_upstream(x, t, endpoints_, attempt == 0, reused)) {
-            co_return false;
+        if (!co_await connect_upstream(x, t, endpoints_, attempt == 0, reused, connect_error_)) {
+            drop_buffered_body();
+            co_return co_await bad_gateway(x, 502, connect_error_);
         }
         // A pooled connection may have been closed by the upstream just as we took it;
         // a request without a body is then safe to send again on a new connection.

@@ -67,7 +67,7 @@ private:
     boost::asio::awaitable<bool> proxy(exchange& x, const upstream_target& t);
     boost::asio::awaitable<bool> connect_upstream(exchange& x, const upstream_target& t,
                                                   const std::vector<boost::asio::ip::tcp::endpoint>& endpoints,
-                                                  bool from_pool, bool& reused);
+                                                  bool from_pool, bool& reused, std::string& error);
     boost::asio::awaitable<bool> stream_request_body(exchange& x, http1::chunked_scanner& chunks,
                                                      std::uint64_t& remaining);
     boost::asio::awaitable<int> read_response_head(bool head_method);
@@ -112,6 +112,7 @@ private:
     } local_;
     std::array<char, 256> host_storage_{};
     std::vector<boost::asio::ip::tcp::endpoint> endpoints_;
+    std::string connect_error_;
 };
 
 } // namespace stork::proxy

@@ -985,14 +985,19 @@ TEST_F(dataplane_process, a_502_before_forwarding_never_parses_the_body_as_a_req
 {
     ASSERT_TRUE(stack_->put_rule("tls.example.com", R"({"target":"tls.new.example","upstream":"127.0.0.1:)" +
                                                         std::to_string(origin_->http_port()) + R"(","upstream_tls":true})"));
+    ASSERT_TRUE(stack_->put_rule("last.example.com", R"({"target":"last.new.example","mode":"redirect"})"));
     const std::string inner = "GET /echo?smuggled=1 HTTP/1.1\r\nHost: proxy.example.com\r\nConnection: close\r\n\r\n";
     const auto before = origin_->stats().requests;
     for (const std::string host : {"tls.example.com", "closed.example.com"}) {
         SCOPED_TRACE(host);
+        // The connection stays up after the 502 (the body was read in full), so a last
+        // request answered locally closes it: 502, then 308, and nothing in between.
+        const std::string last = "GET / HTTP/1.1\r\nHost: last.example.com\r\nConnection: close\r\n\r\n";
         const std::string got = test::raw_exchange(port(), "POST /x HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: " +
-                                                               std::to_string(inner.size()) + "\r\n\r\n" + inner);
+                                                               std::to_string(inner.size()) + "\r\n\r\n" + inner + last);
         EXPECT_THAT(got, StartsWith("HTTP/1.1 502 ")) << got;
-        EXPECT_EQ(count_of(got, "HTTP/1.1 "), 1u) << got;
+        EXPECT_EQ(count_of(got, "HTTP/1.1 "), 2u) << got;
+        EXPECT_THAT(got, HasSubstr("HTTP/1.1 308 ")) << got;
         EXPECT_THAT(got, Not(HasSubstr("smuggled"))) << got;
     }
     EXPECT_EQ(origin_->stats().requests, before) << "the body of a refused request reached the origin as a request";
