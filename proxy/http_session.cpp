@@ -118,6 +118,27 @@ std::optional<asio::ip::address> parse_ip_literal(std::string_view text)
     log_warning(std::string{prefix} + std::string{text});
 }
 
+// One sendmsg() on a non-blocking socket, before any asynchronous operation: most
+// writes fit the socket buffer, and then the coroutine goes on without a trip through
+// the event loop (an async_write completes through a posted handler even when its
+// first attempt wrote everything). True when all was written; otherwise `done` is what
+// was, or SIZE_MAX on an error.
+bool write_now(tcp::socket& socket, std::string_view head, std::string_view body, std::size_t& done)
+{
+    const std::array<asio::const_buffer, 2> parts{asio::buffer(head), asio::buffer(body)};
+    boost::system::error_code ec;
+    done = socket.write_some(parts, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        done = 0;
+        return false;
+    }
+    if (ec) {
+        done = SIZE_MAX;
+        return false;
+    }
+    return done == head.size() + body.size();
+}
+
 unsigned status_class(unsigned status) noexcept
 {
     return status >= 100 && status < 600 ? status / 100 - 1 : 4;
@@ -176,6 +197,7 @@ http_session::http_session(dataplane_worker& worker, tcp::socket socket, tcp::en
     worker_.attach(this);
     boost::system::error_code ignored;
     client_.set_option(tcp::no_delay{true}, ignored);
+    client_.non_blocking(true, ignored); // write_now() must never block
     peer_ip_ = peer_.address().to_string();
     out_.reserve(1024);
 }
@@ -246,15 +268,22 @@ awaitable<bool> http_session::read_client()
 
 awaitable<bool> http_session::write_client(std::string_view head, std::string_view body)
 {
-    const std::array<asio::const_buffer, 2> parts{asio::buffer(head), asio::buffer(body)};
+    std::size_t done = 0;
+    if (write_now(client_, head, body, done)) {
+        dataplane_counters::bump(worker_.counters.bytes_out, head.size() + body.size());
+        co_return true;
+    }
+    if (done == SIZE_MAX) {
+        co_return false;
+    }
+    const std::array<asio::const_buffer, 2> parts{asio::buffer(head) + done, asio::buffer(body) + (done > head.size() ? done - head.size() : 0)};
     auto [ec, n] = co_await asio::async_write(client_, parts, nothrow);
-    dataplane_counters::bump(worker_.counters.bytes_out, n);
+    dataplane_counters::bump(worker_.counters.bytes_out, done + n);
     co_return !ec;
 }
 
 awaitable<void> http_session::serve()
 {
-    const auto& settings = *worker_.settings;
     for (;;) {
         // A complete head, from what is buffered and what arrives.
         request_parser_.reset();
@@ -293,7 +322,7 @@ awaitable<void> http_session::serve()
         exchange x;
         if (worker_.access_log) {
             x.wall_start = std::chrono::system_clock::now();
-                x.start = steady::now();
+            x.start = steady::now();
         }
         upstream_target target;
         bool keep = false;
@@ -308,7 +337,6 @@ awaitable<void> http_session::serve()
         if (!keep || x.close_after || closing_ || worker_.draining()) {
             co_return;
         }
-        (void)settings;
     }
 }
 
@@ -671,7 +699,14 @@ void http_session::release_upstream(bool reusable)
 // Sends `head` and `body` upstream.
 awaitable<bool> http_session::write_upstream(std::string_view head, std::string_view body)
 {
-    const std::array<asio::const_buffer, 2> parts{asio::buffer(head), asio::buffer(body)};
+    std::size_t done = 0;
+    if (write_now(upstream_->socket, head, body, done)) {
+        co_return true;
+    }
+    if (done == SIZE_MAX) {
+        co_return false;
+    }
+    const std::array<asio::const_buffer, 2> parts{asio::buffer(head) + done, asio::buffer(body) + (done > head.size() ? done - head.size() : 0)};
     auto [ec, n] = co_await asio::async_write(upstream_->socket, parts, nothrow);
     co_return !ec;
 }
@@ -726,6 +761,7 @@ awaitable<bool> http_session::connect_upstream(exchange& x, const upstream_targe
         if (!ec) {
             boost::system::error_code ignored;
             upstream_->socket.set_option(tcp::no_delay{true}, ignored);
+            upstream_->socket.non_blocking(true, ignored);
             dataplane_counters::bump(worker_.counters.upstream_opened);
             co_return true;
         }
