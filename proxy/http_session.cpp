@@ -45,13 +45,6 @@ constexpr std::uint64_t discard_body_limit = 64 * 1024;
 
 constexpr std::string_view acme_prefix = "/.well-known/acme-challenge/";
 
-void append_number(std::string& out, std::uint64_t n)
-{
-    char digits[24];
-    const auto r = std::to_chars(digits, digits + sizeof digits, n);
-    out.append(digits, r.ptr);
-}
-
 void append_field(std::string& out, std::string_view name, std::string_view value)
 {
     out += name;
@@ -535,18 +528,31 @@ bool http_session::route(exchange& x, upstream_target& target)
 
 namespace {
 
+// The values of a message's Connection fields, which name more hop-by-hop fields. A
+// message with more than 32 Connection lines is not worth more: the rest are ignored.
+class connection_values {
+public:
+    explicit connection_values(std::span<const http1::header> fields) noexcept
+    {
+        for (const auto& f : fields) {
+            if (count_ < values_.size() && http1::iequals(f.name, "connection")) {
+                values_[count_++] = f.value;
+            }
+        }
+    }
+    std::span<const std::string_view> values() const noexcept { return {values_.data(), count_}; }
+
+private:
+    std::array<std::string_view, 32> values_{};
+    std::size_t count_ = 0;
+};
+
 // The head sent upstream (docs/data-plane.md, "Head rewriting").
 void build_request_head(std::string& out, const http1::request_head& h, const upstream_target& t, bool upgrade,
                         std::string_view client_ip, std::string_view via)
 {
-    std::array<std::string_view, 8> connection_values{};
-    std::size_t connection_count = 0;
-    for (const auto& f : h.headers) {
-        if (http1::iequals(f.name, "connection") && connection_count < connection_values.size()) {
-            connection_values[connection_count++] = f.value;
-        }
-    }
-    const std::span<const std::string_view> connection{connection_values.data(), connection_count};
+    const connection_values connection_storage{h.headers};
+    const auto connection = connection_storage.values();
 
     out.clear();
     out += h.method;
@@ -625,14 +631,8 @@ void build_request_head(std::string& out, const http1::request_head& h, const up
 void build_response_head(std::string& out, const http1::response_head& r, bool close, bool keep_alive_10,
                          bool upgraded)
 {
-    std::array<std::string_view, 8> connection_values{};
-    std::size_t connection_count = 0;
-    for (const auto& f : r.headers) {
-        if (http1::iequals(f.name, "connection") && connection_count < connection_values.size()) {
-            connection_values[connection_count++] = f.value;
-        }
-    }
-    const std::span<const std::string_view> connection{connection_values.data(), connection_count};
+    const connection_values connection_storage{r.headers};
+    const auto connection = connection_storage.values();
     out.clear();
     out += "HTTP/1.1 ";
     append_number(out, r.status);

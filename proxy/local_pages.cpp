@@ -4,14 +4,14 @@
 
 namespace stork::proxy {
 
-namespace {
-
 void append_number(std::string& out, std::uint64_t n)
 {
     char digits[24];
     const auto r = std::to_chars(digits, digits + sizeof digits, n);
     out.append(digits, r.ptr);
 }
+
+namespace {
 
 void append_html(std::string& out, std::string_view text)
 {

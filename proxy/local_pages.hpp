@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -21,5 +22,8 @@ std::string expired_page(std::string_view host, std::string_view target);
 std::string redirect_location(std::string_view target, std::string_view request_target);
 
 std::string_view reason_phrase(unsigned status) noexcept;
+
+// Appends `n` in decimal.
+void append_number(std::string& out, std::uint64_t n);
 
 } // namespace stork::proxy

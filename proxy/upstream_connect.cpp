@@ -1,10 +1,10 @@
 #include "proxy/upstream_connect.hpp"
 
 #include "dnscheck/address_cache.hpp"
+#include "proxy/access_log.hpp"
 
 #include <boost/asio/use_awaitable.hpp>
 
-#include <charconv>
 
 namespace stork::proxy {
 
@@ -14,17 +14,7 @@ using asio::ip::tcp;
 std::string to_text(const tcp::endpoint& ep)
 {
     std::string text;
-    if (ep.address().is_v6()) {
-        text += '[';
-        text += ep.address().to_string();
-        text += ']';
-    } else {
-        text += ep.address().to_string();
-    }
-    text += ':';
-    char digits[8];
-    const auto r = std::to_chars(digits, digits + sizeof digits, ep.port());
-    text.append(digits, r.ptr);
+    append_endpoint(text, ep); // the access log's formatter: RFC 5952, no sprintf
     return text;
 }
 
