@@ -420,6 +420,7 @@ struct stack_options {
     std::string access_log = "off";
     std::string extra; // more YAML
     int workers = 2;
+    std::string keepalive = "75s";
 };
 
 // A storkd with its folder and configuration.
@@ -441,6 +442,7 @@ public:
                            "  connect_timeout: 500ms\n"
                            "timeouts:\n"
                            "  header_read: 1s\n"
+                           "  keepalive: " + o.keepalive + "\n"
                            "  drain: 10s\n"
                            "access_log: \"" + o.access_log + "\"\n" + o.extra;
         if (o.fallback) {
@@ -1163,6 +1165,92 @@ TEST(dataplane_reload_process, sighup_under_load_drops_no_request)
     const auto stopped = s.stop();
     ASSERT_TRUE(stopped);
     EXPECT_EQ(stopped->code, 0) << s.err();
+}
+
+} // namespace
+} // namespace stork
+
+namespace stork {
+namespace {
+
+// --- keep-alive idle timeout and the per-worker connection limit ---------------------------
+
+namespace asio = boost::asio;
+
+// A blocking client connection; `wait_readable` polls without reading.
+struct raw_client {
+    asio::io_context io;
+    asio::ip::tcp::socket socket{io};
+
+    explicit raw_client(std::uint16_t port) { socket.connect({asio::ip::make_address("127.0.0.1"), port}); }
+
+    void send(std::string_view bytes) { asio::write(socket, asio::buffer(bytes)); }
+
+    bool wait_readable(std::chrono::milliseconds timeout)
+    {
+        pollfd p{socket.native_handle(), POLLIN, 0};
+        return ::poll(&p, 1, static_cast<int>(timeout.count())) == 1;
+    }
+
+    // Reads what is there (after wait_readable): "" at end of stream.
+    std::string read_some()
+    {
+        std::array<char, 4096> buf{};
+        boost::system::error_code ec;
+        const auto n = socket.read_some(asio::buffer(buf), ec);
+        return std::string{buf.data(), n};
+    }
+};
+
+const std::string local_request = "GET / HTTP/1.1\r\nHost: nobody.example.org\r\n\r\n"; // 404, no upstream
+
+TEST(dataplane_limits_process, an_idle_keep_alive_connection_is_closed_after_the_keepalive_timeout)
+{
+    stack_options o;
+    o.fallback = false;
+    o.workers = 1;
+    o.keepalive = "1s";
+    storkd_stack s{0, o};
+    ASSERT_NE(s.http(), 0) << s.err();
+
+    raw_client c{s.http()};
+    c.send(local_request);
+    ASSERT_TRUE(c.wait_readable(std::chrono::seconds{5}));
+    EXPECT_THAT(c.read_some(), StartsWith("HTTP/1.1 404 "));
+    const auto t0 = steady::now();
+    ASSERT_TRUE(c.wait_readable(std::chrono::seconds{10})) << "still open after 10 s";
+    EXPECT_EQ(c.read_some(), "") << "expected the end of the stream";
+    const auto took = ms_since(t0);
+    std::cout << "idle connection closed after " << took << " ms\n";
+    EXPECT_GE(took, 700);
+    EXPECT_LT(took, 5000);
+}
+
+TEST(dataplane_limits_process, a_worker_at_its_connection_limit_waits_for_a_free_slot)
+{
+    stack_options o;
+    o.fallback = false;
+    o.workers = 1;
+    o.extra = "limits:\n  connections_per_worker: 2\n";
+    storkd_stack s{0, o};
+    ASSERT_NE(s.http(), 0) << s.err();
+
+    // Two connections served once each and kept open: the worker is full.
+    std::vector<std::unique_ptr<raw_client>> held;
+    for (int i = 0; i < 2; ++i) {
+        held.push_back(std::make_unique<raw_client>(s.http()));
+        held.back()->send(local_request);
+        ASSERT_TRUE(held.back()->wait_readable(std::chrono::seconds{5}));
+        ASSERT_THAT(held.back()->read_some(), StartsWith("HTTP/1.1 404 "));
+    }
+    // A third one is queued by the kernel but not accepted...
+    raw_client third{s.http()};
+    third.send(local_request);
+    EXPECT_FALSE(third.wait_readable(std::chrono::milliseconds{600})) << "served beyond the limit";
+    // ... until a slot frees.
+    held.front().reset();
+    ASSERT_TRUE(third.wait_readable(std::chrono::seconds{5})) << "not served after a slot freed";
+    EXPECT_THAT(third.read_some(), StartsWith("HTTP/1.1 404 "));
 }
 
 } // namespace
