@@ -378,7 +378,10 @@ awaitable<bool> http_session::answer_locally(exchange& x, unsigned status, std::
         (x.framing == http1::body_framing::length && x.content_length > discard_body_limit)) {
         close = true;
     }
-    render_response(out_, status, reason, extra_headers, content_type, x.head_method ? ""sv : body, close);
+    render_response(out_, status, reason, extra_headers, content_type, body, close);
+    if (x.head_method) {
+        out_.resize(out_.size() - body.size()); // HEAD: the GET's Content-Length, no body
+    }
     x.status = status;
     set_deadline(phase::client, worker_.settings->read_timeout);
     if (!co_await write_client(out_, {})) {
@@ -670,8 +673,10 @@ awaitable<bool> http_session::bad_gateway(exchange& x, unsigned status, std::str
     std::string body = std::to_string(status) + " " + std::string{reason_phrase(status)} + ": " + std::string{why} + "\n";
     // The request body may be half read: the connection cannot carry another request.
     const bool close = !x.request_body_done || !x.keep_alive;
-    render_response(out_, status, reason_phrase(status), {}, "text/plain; charset=utf-8", x.head_method ? ""sv : body,
-                    close);
+    render_response(out_, status, reason_phrase(status), {}, "text/plain; charset=utf-8", body, close);
+    if (x.head_method) {
+        out_.resize(out_.size() - body.size()); // HEAD: the GET's Content-Length, no body
+    }
     set_deadline(phase::client, worker_.settings->read_timeout);
     const bool ok = co_await write_client(out_, {});
     x.bytes_out += out_.size();
@@ -910,6 +915,7 @@ awaitable<bool> http_session::stream_request_body(exchange& x, http1::chunked_sc
         set_deadline(phase::upstream, worker_.settings->read_timeout);
         if (!co_await write_upstream(in_.data().substr(0, n), {})) {
             release_upstream(false);
+            x.request_body_done = false; // so the 502 says Connection: close
             co_await bad_gateway(x, 502, "the upstream closed the connection while receiving the request body");
             x.close_after = true;
             co_return false;
@@ -992,6 +998,7 @@ awaitable<bool> http_session::proxy(exchange& x, const upstream_target& t)
             if (may_retry) {
                 continue;
             }
+            drop_buffered_body(); // never to be parsed as the next request
             co_return co_await bad_gateway(x, 502, "the upstream closed the connection before the request was sent");
         }
         x.bytes_in += first;
