@@ -1167,6 +1167,21 @@ TEST(dataplane_reload_process, sighup_under_load_drops_no_request)
     EXPECT_EQ(stopped->code, 0) << s.err();
 }
 
+TEST(dataplane_limits_process, a_listen_address_in_use_is_a_clear_start_up_error)
+{
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::acceptor taken{io, {boost::asio::ip::make_address("127.0.0.1"), 0}}; // no SO_REUSEPORT
+    const auto port = taken.local_endpoint().port();
+    test::temp_dir dir;
+    dir.write("admin.token", "0123456789abcdef0123456789abcdef\n");
+    const auto config = dir.write("storkd.yaml", "listen:\n  http: [\"127.0.0.1:" + std::to_string(port) +
+                                                     "\"]\nadmin:\n  listen: \"127.0.0.1:0\"\n  token_file: admin.token\n"
+                                                     "rules:\n  path: rules\naccess_log: \"off\"\n");
+    const auto r = test::run({test::binary("storkd").string(), "--config", config.string()}, std::chrono::seconds{30});
+    EXPECT_EQ(r.status.code, 1) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("cannot listen on 127.0.0.1:" + std::to_string(port))) << r.err;
+}
+
 } // namespace
 } // namespace stork
 
