@@ -989,12 +989,35 @@ bool has_token(std::string_view list, std::string_view token) noexcept
 
 bool is_hop_by_hop(std::string_view name, std::span<const std::string_view> connection_values) noexcept
 {
-    static constexpr std::array<std::string_view, 6> always{
-        "connection", "proxy-connection", "keep-alive", "te", "transfer-encoding", "upgrade"};
-    for (const std::string_view h : always) {
-        if (iequals(name, h)) {
+    // The fixed ones, by length first: most fields have a length none of them has.
+    switch (name.size()) {
+    case 2:
+        if (iequals(name, "te")) {
             return true;
         }
+        break;
+    case 7:
+        if (iequals(name, "upgrade")) {
+            return true;
+        }
+        break;
+    case 10:
+        if (iequals(name, "connection") || iequals(name, "keep-alive")) {
+            return true;
+        }
+        break;
+    case 16:
+        if (iequals(name, "proxy-connection")) {
+            return true;
+        }
+        break;
+    case 17:
+        if (iequals(name, "transfer-encoding")) {
+            return true;
+        }
+        break;
+    default:
+        break;
     }
     for (const std::string_view v : connection_values) {
         if (has_token(v, name)) {

@@ -48,9 +48,9 @@ constexpr std::string_view acme_prefix = "/.well-known/acme-challenge/";
 void append_field(std::string& out, std::string_view name, std::string_view value)
 {
     out += name;
-    out += ": ";
+    out += ": "sv;
     out += value;
-    out += "\r\n";
+    out += "\r\n"sv;
 }
 
 // The address of an IP literal without allocating (a dotted quad is parsed here; other
@@ -585,9 +585,9 @@ void build_request_head(std::string& out, const http1::request_head& h, const up
             if (via_first.empty()) {
                 via_first = f.value;
             }
-            out += "Via: ";
+            out += "Via: "sv;
             out += f.value;
-            out += "\r\n";
+            out += "\r\n"sv;
             continue;
         }
         if (http1::is_hop_by_hop(name, connection)) {
@@ -598,36 +598,36 @@ void build_request_head(std::string& out, const http1::request_head& h, const up
             }
         }
         out += name;
-        out += ": ";
+        out += ": "sv;
         out += f.value;
-        out += "\r\n";
+        out += "\r\n"sv;
     }
     // X-Forwarded-For: every earlier value, in order, then the client.
-    out += "X-Forwarded-For: ";
+    out += "X-Forwarded-For: "sv;
     if (!forwarded_for_first.empty()) {
         if (forwarded_for_many) {
             for (const auto& f : h.headers) {
                 if (http1::iequals(f.name, "x-forwarded-for") && !f.value.empty()) {
                     out += f.value;
-                    out += ", ";
+                    out += ", "sv;
                 }
             }
         } else {
             out += forwarded_for_first;
-            out += ", ";
+            out += ", "sv;
         }
     }
     out += client_ip;
-    out += "\r\n";
+    out += "\r\n"sv;
     append_field(out, "X-Forwarded-Proto", "http");
     append_field(out, "X-Forwarded-Host", h.host);
     append_field(out, "Via", via);
     if (upgrade) {
-        out += "Connection: upgrade\r\n";
+        out += "Connection: upgrade\r\n"sv;
     } else if (h.minor == 0) {
-        out += "Connection: close\r\n";
+        out += "Connection: close\r\n"sv;
     }
-    out += "\r\n";
+    out += "\r\n"sv;
 }
 
 // The head sent to the client: the upstream's, minus hop-by-hop fields.
@@ -637,11 +637,11 @@ void build_response_head(std::string& out, const http1::response_head& r, bool c
     const connection_values connection_storage{r.headers};
     const auto connection = connection_storage.values();
     out.clear();
-    out += "HTTP/1.1 ";
+    out += "HTTP/1.1 "sv;
     append_number(out, r.status);
     out += ' ';
     out += r.reason;
-    out += "\r\n";
+    out += "\r\n"sv;
     for (const auto& f : r.headers) {
         if (http1::is_hop_by_hop(f.name, connection)) {
             const bool keep = (r.framing == http1::body_framing::chunked && http1::iequals(f.name, "transfer-encoding")) ||
@@ -651,18 +651,18 @@ void build_response_head(std::string& out, const http1::response_head& r, bool c
             }
         }
         out += f.name;
-        out += ": ";
+        out += ": "sv;
         out += f.value;
-        out += "\r\n";
+        out += "\r\n"sv;
     }
     if (upgraded) {
-        out += "Connection: upgrade\r\n";
+        out += "Connection: upgrade\r\n"sv;
     } else if (close) {
-        out += "Connection: close\r\n";
+        out += "Connection: close\r\n"sv;
     } else if (keep_alive_10) {
-        out += "Connection: keep-alive\r\n";
+        out += "Connection: keep-alive\r\n"sv;
     }
-    out += "\r\n";
+    out += "\r\n"sv;
 }
 
 } // namespace
