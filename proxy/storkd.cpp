@@ -35,6 +35,9 @@ void warn_about_restart_only_changes(const config::storkd_config& running, const
     if (running.listen.http != next.listen.http || running.listen.https != next.listen.https) {
         log_warning("reload: listen addresses changed; restart storkd to apply");
     }
+    if (running.dns.resolvers != next.dns.resolvers || running.dns.system_resolvers != next.dns.system_resolvers) {
+        log_warning("reload: dns.resolvers changed; the data plane keeps its resolvers until restart");
+    }
     if (running.rules.path != next.rules.path || running.rules.store != next.rules.store) {
         log_warning("reload: the rule store changed; still using " + running.rules.path.string() + " until restart");
     }
