@@ -559,6 +559,32 @@ error check_framing(const field_summary& s, unsigned minor) noexcept
     return error::none;
 }
 
+// What both heads share after their first line: the field lines, then what they say
+// about framing (RFC 9112 §6.1). `Head` is request_head or response_head.
+template <typename Head>
+outcome fields_and_framing(std::string_view w, std::size_t pos, const limits& l, Head& h,
+    std::vector<header>& fields, field_summary& s)
+{
+    if (const auto o = field_lines(w, pos, fields, l.max_headers); o.state != parse_state::complete) {
+        return o;
+    }
+    h.head_bytes = pos;
+    h.headers = fields;
+    if (const error e = summarise(fields, s); e != error::none) {
+        return fail(e);
+    }
+    if (const error e = check_framing(s, h.minor); e != error::none) {
+        return fail(e);
+    }
+    return done;
+}
+
+// RFC 9112 §9.3: HTTP/1.1 persists unless "close"; HTTP/1.0 only with "keep-alive".
+bool keep_alive(const field_summary& s, unsigned minor) noexcept
+{
+    return minor == 1 ? !s.close : s.keep_alive && !s.close;
+}
+
 outcome parse_request(std::string_view w, const limits& l, request_head& h, std::vector<header>& fields)
 {
     fields.clear();
@@ -567,18 +593,9 @@ outcome parse_request(std::string_view w, const limits& l, request_head& h, std:
     if (const auto o = request_line(w, pos, h); o.state != parse_state::complete) {
         return o;
     }
-    if (const auto o = field_lines(w, pos, fields, l.max_headers); o.state != parse_state::complete) {
-        return o;
-    }
-    h.head_bytes = pos;
-    h.headers = fields;
-
     field_summary s;
-    if (const error e = summarise(fields, s); e != error::none) {
-        return fail(e);
-    }
-    if (const error e = check_framing(s, h.minor); e != error::none) {
-        return fail(e);
+    if (const auto o = fields_and_framing(w, pos, l, h, fields, s); o.state != parse_state::complete) {
+        return o;
     }
     // RFC 9112 §3.2: exactly one Host in HTTP/1.1. An empty one (allowed for targets
     // without an authority) counts as missing: storkd routes by host.
@@ -595,7 +612,7 @@ outcome parse_request(std::string_view w, const limits& l, request_head& h, std:
         // No body, and "Content-Length: 0" is no body either: none, content_length 0.
         h.framing = body_framing::none;
     }
-    h.keep_alive = h.minor == 1 ? !s.close : s.keep_alive && !s.close;
+    h.keep_alive = keep_alive(s, h.minor);
     // RFC 9110 §7.8 and §10.1.1: Upgrade and 100-continue are ignored in HTTP/1.0.
     h.expect_continue = h.minor == 1 && s.expect_continue;
     h.upgrade = h.minor == 1 && s.upgrade_field && s.upgrade_option;
@@ -611,18 +628,9 @@ outcome parse_response(std::string_view w, const limits& l, bool head_request, r
     if (const auto o = status_line(w, pos, h); o.state != parse_state::complete) {
         return o;
     }
-    if (const auto o = field_lines(w, pos, fields, l.max_headers); o.state != parse_state::complete) {
-        return o;
-    }
-    h.head_bytes = pos;
-    h.headers = fields;
-
     field_summary s;
-    if (const error e = summarise(fields, s); e != error::none) {
-        return fail(e);
-    }
-    if (const error e = check_framing(s, h.minor); e != error::none) {
-        return fail(e);
+    if (const auto o = fields_and_framing(w, pos, l, h, fields, s); o.state != parse_state::complete) {
+        return o;
     }
     if (head_request || h.status < 200 || h.status == 204 || h.status == 304) {
         h.framing = body_framing::none;  // content_length stays 0: it is the body's length
@@ -635,7 +643,7 @@ outcome parse_response(std::string_view w, const limits& l, bool head_request, r
     } else {
         h.framing = body_framing::until_close;
     }
-    h.keep_alive = h.minor == 1 ? !s.close : s.keep_alive && !s.close;
+    h.keep_alive = keep_alive(s, h.minor);
     return done;
 }
 

@@ -132,6 +132,16 @@ bool write_now(tcp::socket& socket, std::string_view head, std::string_view body
     return done == head.size() + body.size();
 }
 
+// What write_now() left, through the event loop: (no error, bytes written by this call).
+awaitable<std::pair<bool, std::size_t>> write_rest(tcp::socket& socket, std::string_view head, std::string_view body,
+                                                   std::size_t done)
+{
+    const std::size_t body_done = done > head.size() ? done - head.size() : 0;
+    const std::array<asio::const_buffer, 2> parts{asio::buffer(head) + done, asio::buffer(body) + body_done};
+    auto [ec, n] = co_await asio::async_write(socket, parts, nothrow);
+    co_return std::pair{!ec, n};
+}
+
 unsigned status_class(unsigned status) noexcept
 {
     return status >= 100 && status < 600 ? status / 100 - 1 : 4;
@@ -269,10 +279,9 @@ awaitable<bool> http_session::write_client(std::string_view head, std::string_vi
     if (done == SIZE_MAX) {
         co_return false;
     }
-    const std::array<asio::const_buffer, 2> parts{asio::buffer(head) + done, asio::buffer(body) + (done > head.size() ? done - head.size() : 0)};
-    auto [ec, n] = co_await asio::async_write(client_, parts, nothrow);
+    const auto [ok, n] = co_await write_rest(client_, head, body, done);
     dataplane_counters::bump(worker_.counters.bytes_out, done + n);
-    co_return !ec;
+    co_return ok;
 }
 
 awaitable<void> http_session::serve()
@@ -711,9 +720,8 @@ awaitable<bool> http_session::write_upstream(std::string_view head, std::string_
     if (done == SIZE_MAX) {
         co_return false;
     }
-    const std::array<asio::const_buffer, 2> parts{asio::buffer(head) + done, asio::buffer(body) + (done > head.size() ? done - head.size() : 0)};
-    auto [ec, n] = co_await asio::async_write(upstream_->socket, parts, nothrow);
-    co_return !ec;
+    const auto [ok, n] = co_await write_rest(upstream_->socket, head, body, done);
+    co_return ok;
 }
 
 // Reads until a response head is complete. 1: complete; 0: the connection ended before
