@@ -128,7 +128,7 @@ rule decode(const json::object& o, origin from, const request_context* context)
     static constexpr std::array known{
         std::string_view{"host"}, std::string_view{"target"}, std::string_view{"mode"},
         std::string_view{"upstream"}, std::string_view{"upstream_tls"}, std::string_view{"preserve_host"},
-        std::string_view{"redirect_code"}, std::string_view{"expires_at"}, std::string_view{"app"},
+        std::string_view{"proxy_protocol"}, std::string_view{"redirect_code"}, std::string_view{"expires_at"}, std::string_view{"app"},
         std::string_view{"migration"}, std::string_view{"created_at"}, std::string_view{"updated_at"},
         std::string_view{"expired"}};
     for (const auto& kv : o) {
@@ -190,6 +190,18 @@ rule decode(const json::object& o, origin from, const request_context* context)
     }
     if (const auto* v = find(o, "preserve_host")) {
         r.preserve_host = bool_field(*v, "preserve_host");
+    }
+    if (const auto* v = find(o, "proxy_protocol")) {
+        r.proxy_protocol = bool_field(*v, "proxy_protocol");
+        // The header goes in front of the client's untouched TLS bytes (issue 5 §5): a proxy
+        // rule speaks HTTP to its upstream, which would read the header as a broken request,
+        // and a redirect rule has none. false is every rule's default, so any mode may say it.
+        if (r.proxy_protocol && r.mode != rule_mode::passthrough) {
+            refuse("proxy_protocol", std::string{"is only for mode \"passthrough\" (the PROXY v2 header goes in front "
+                                                 "of the client's TLS bytes; "} +
+                                         (r.mode == rule_mode::redirect ? "a redirect rule has no upstream)"
+                                                                        : "a proxy rule speaks HTTP to its upstream)"));
+        }
     }
     if (const auto* v = find(o, "redirect_code")) {
         if (r.mode != rule_mode::redirect) {
@@ -259,6 +271,12 @@ boost::json::object to_json(const rule& r, time_point now)
     }
     o["upstream_tls"] = r.upstream_tls;
     o["preserve_host"] = r.preserve_host;
+    // Only when set: every rule without it keeps the JSON it had before the field existed
+    // (API answers, stored records), and a storkd that predates the field can still read
+    // every stored rule but the ones that use it.
+    if (r.proxy_protocol) {
+        o["proxy_protocol"] = true;
+    }
     if (r.mode == rule_mode::redirect) {
         o["redirect_code"] = r.redirect_code;
     }

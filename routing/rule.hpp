@@ -28,6 +28,7 @@ struct rule {
     std::optional<config::endpoint> upstream; // absent: resolve target
     bool upstream_tls = true;
     bool preserve_host = true;
+    bool proxy_protocol = false;            // passthrough mode only: a PROXY v2 header first (issue 5 §5)
     std::uint16_t redirect_code = 308;      // redirect mode only
     time_point expires_at{};
     std::string app;

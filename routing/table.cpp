@@ -53,6 +53,7 @@ void table::build(const Range& rules, Get get)
         v.mode = r.mode;
         v.upstream_tls = r.upstream_tls;
         v.preserve_host = r.preserve_host;
+        v.proxy_protocol = r.proxy_protocol;
         v.redirect_code = r.redirect_code;
         v.expires_at = r.expires_at;
         const auto position = static_cast<std::uint32_t>(rules_.size());

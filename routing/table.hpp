@@ -24,6 +24,7 @@ struct rule_view {
     rule_mode mode = rule_mode::proxy;
     bool upstream_tls = true;
     bool preserve_host = true;
+    bool proxy_protocol = false; // passthrough: send a PROXY v2 header before the ClientHello
     std::uint16_t redirect_code = 308;
     time_point expires_at{};
 };

@@ -11,6 +11,7 @@ namespace stork::routing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using namespace std::chrono_literals;
 
 const time_point now = *config::parse_rfc3339("2026-11-21T10:00:00Z");
@@ -59,6 +60,7 @@ TEST(rule_from_request, defaults)
     EXPECT_FALSE(r.upstream);
     EXPECT_TRUE(r.upstream_tls);
     EXPECT_TRUE(r.preserve_host);
+    EXPECT_FALSE(r.proxy_protocol);
     EXPECT_EQ(r.redirect_code, 308);
     EXPECT_EQ(r.expires_at, now + std::chrono::days{30});
     EXPECT_EQ(r.app, "");
@@ -72,9 +74,23 @@ TEST(rule_from_request, redirect_and_passthrough)
     const rule p = decode_ok(R"({"target": "t.example.net", "mode": "passthrough", "upstream": "[2001:db8::7]:8443"})");
     EXPECT_EQ(p.mode, rule_mode::passthrough);
     EXPECT_EQ(p.upstream, (config::endpoint{"2001:db8::7", 8443, true}));
+    EXPECT_FALSE(p.proxy_protocol);
     const rule w = decode_ok(R"({"host": "*.Example.com", "target": "t.example.net"})",
                              request_context{"*.example.com", now, std::chrono::days{30}});
     EXPECT_EQ(w.host, "*.example.com");
+}
+
+TEST(rule_from_request, proxy_protocol_on_passthrough)
+{
+    const rule p = decode_ok(R"({"target": "t.example.net", "mode": "passthrough", "proxy_protocol": true})");
+    EXPECT_EQ(p.mode, rule_mode::passthrough);
+    EXPECT_TRUE(p.proxy_protocol);
+    // The field is read after the mode wherever it stands in the object.
+    EXPECT_TRUE(decode_ok(R"({"proxy_protocol": true, "target": "t.example.net", "mode": "passthrough"})").proxy_protocol);
+    EXPECT_FALSE(decode_ok(R"({"target": "t.example.net", "mode": "passthrough", "proxy_protocol": false})").proxy_protocol);
+    // false is every rule's default, so any mode may say it.
+    EXPECT_FALSE(decode_ok(R"({"target": "t.example.net", "proxy_protocol": false})").proxy_protocol);
+    EXPECT_FALSE(decode_ok(R"({"target": "t.example.net", "mode": "redirect", "proxy_protocol": false})").proxy_protocol);
 }
 
 TEST(rule_from_request, server_fields_are_ignored)
@@ -113,6 +129,15 @@ TEST(rule_from_request, every_bad_field_is_named)
         {R"({"target": "t.example.net", "mode": "redirect", "upstream": "a.b:1"})", "upstream", "not used by a redirect"},
         {R"({"target": "t.example.net", "upstream_tls": "yes"})", "upstream_tls", "true or false"},
         {R"({"target": "t.example.net", "preserve_host": 1})", "preserve_host", "true or false"},
+        {R"({"target": "t.example.net", "mode": "passthrough", "proxy_protocol": "yes"})", "proxy_protocol", "true or false"},
+        {R"({"target": "t.example.net", "mode": "passthrough", "proxy_protocol": 1})", "proxy_protocol", "true or false"},
+        {R"({"target": "t.example.net", "mode": "passthrough", "proxy_protocol": null})", "proxy_protocol", "true or false"},
+        {R"({"target": "t.example.net", "proxy_protocol": true})", "proxy_protocol",
+         "only for mode \"passthrough\" (the PROXY v2 header goes in front of the client's TLS bytes; a proxy rule"},
+        {R"({"target": "t.example.net", "mode": "proxy", "proxy_protocol": true})", "proxy_protocol",
+         "a proxy rule speaks HTTP to its upstream)"},
+        {R"({"proxy_protocol": true, "target": "t.example.net", "mode": "redirect"})", "proxy_protocol",
+         "a redirect rule has no upstream)"},
         {R"({"target": "t.example.net", "mode": "redirect", "redirect_code": 303})", "redirect_code", "301, 302, 307 or 308"},
         {R"({"target": "t.example.net", "mode": "redirect", "redirect_code": "308"})", "redirect_code", "301, 302"},
         {R"({"target": "t.example.net", "mode": "redirect", "redirect_code": 308.5})", "redirect_code", "301, 302"},
@@ -143,6 +168,28 @@ TEST(rule_json, round_trips_through_the_stored_form)
     EXPECT_EQ(std::get<rule>(back), r);
 }
 
+TEST(rule_json, proxy_protocol_round_trips_and_is_written_only_when_set)
+{
+    rule r = decode_ok(R"({"target": "t.example.net", "mode": "passthrough", "upstream": "[2001:db8::7]:8443",
+                          "proxy_protocol": true})");
+    r.created_at = now - 24h;
+    r.updated_at = now;
+    const std::string stored = to_stored_json(r);
+    EXPECT_THAT(stored, HasSubstr(R"("preserve_host":true,"proxy_protocol":true,"expires_at")"));
+    const auto back = rule_from_stored(stored);
+    ASSERT_TRUE(std::holds_alternative<rule>(back)) << std::get<field_error>(back).message;
+    EXPECT_EQ(std::get<rule>(back), r);
+    EXPECT_EQ(boost::json::serialize(to_json(r, now).at("proxy_protocol")), "true");
+
+    // Off, the field is left out: rules without it keep the JSON they had before it existed.
+    r.proxy_protocol = false;
+    EXPECT_THAT(to_stored_json(r), Not(HasSubstr("proxy_protocol")));
+    EXPECT_FALSE(to_json(r, now).contains("proxy_protocol"));
+    const auto off = rule_from_stored(to_stored_json(r));
+    ASSERT_TRUE(std::holds_alternative<rule>(off));
+    EXPECT_EQ(std::get<rule>(off), r);
+}
+
 TEST(rule_json, api_form_has_expired_and_server_fields)
 {
     rule r = decode_ok(R"({"target": "t.example.net", "expires_at": "2026-11-21T10:00:00Z"})");
@@ -161,6 +208,11 @@ TEST(rule_json, stored_records_are_checked)
     EXPECT_TRUE(std::holds_alternative<field_error>(
         rule_from_stored(R"({"host": "a.b", "target": "t.example.net", "expires_at": "2026-11-21T10:00:00Z"})")));
     EXPECT_TRUE(std::holds_alternative<field_error>(rule_from_stored("not json")));
+    // A stored record is held to the same mode check as a request.
+    const auto misplaced = rule_from_stored(R"({"host": "a.b", "target": "t.example.net", "proxy_protocol": true,
+        "expires_at": "2026-11-21T10:00:00Z", "created_at": "2026-11-21T10:00:00Z", "updated_at": "2026-11-21T10:00:00Z"})");
+    ASSERT_TRUE(std::holds_alternative<field_error>(misplaced));
+    EXPECT_EQ(std::get<field_error>(misplaced).field, "proxy_protocol");
 }
 
 } // namespace

@@ -80,6 +80,24 @@ TEST_F(rules_api_test, put_creates_then_replaces_and_survives_a_restart)
     EXPECT_TRUE(warnings_.empty());
 }
 
+TEST_F(rules_api_test, proxy_protocol_survives_a_restart)
+{
+    const auto created = call("PUT", "/v1/rules/tls.example.com",
+                              R"({"target": "t.example.net", "mode": "passthrough", "proxy_protocol": true})");
+    EXPECT_EQ(created.status, 201u) << created.body;
+    EXPECT_EQ(object(created)["proxy_protocol"], true);
+    call("PUT", "/v1/rules/plain.example.com", R"({"target": "t.example.net", "mode": "passthrough"})");
+
+    open(); // as a restart would
+    const auto got = call("GET", "/v1/rules/tls.example.com");
+    EXPECT_EQ(got.status, 200u);
+    EXPECT_EQ(object(got)["proxy_protocol"], true);
+    EXPECT_TRUE(registry_->rules().at("tls.example.com").proxy_protocol);
+    EXPECT_FALSE(object(call("GET", "/v1/rules/plain.example.com")).contains("proxy_protocol"));
+    EXPECT_FALSE(registry_->rules().at("plain.example.com").proxy_protocol);
+    EXPECT_TRUE(warnings_.empty());
+}
+
 TEST_F(rules_api_test, get_delete_and_404)
 {
     EXPECT_EQ(call("GET", "/v1/rules/a.example.com").status, 404u);
@@ -160,6 +178,10 @@ TEST_F(rules_api_test, refusals_name_the_field_and_store_nothing)
         {"PUT", "/v1/rules/a.example.com", "{not json", 400, nullptr, "not JSON"},
         {"PUT", "/v1/rules/a.example.com", R"({"target": "t.example.net", "colour": 1})", 400, "colour", "unknown field"},
         {"PUT", "/v1/rules/a.example.com", R"({"mode": "proxy"})", 400, "target", "is required"},
+        {"PUT", "/v1/rules/a.example.com", R"({"target": "t.example.net", "proxy_protocol": true})", 400,
+         "proxy_protocol", "only for mode \"passthrough\""},
+        {"PUT", "/v1/rules/a.example.com", R"({"target": "t.example.net", "mode": "passthrough", "proxy_protocol": "on"})",
+         400, "proxy_protocol", "true or false"},
         {"PUT", "/v1/rules/a.example.com", R"({"host": "b.example.com", "target": "t.example.net"})", 400, "host",
          "not the host of the URL"},
         {"PUT", "/v1/rules/a_b.example.com", R"({"target": "t.example.net"})", 400, "host", "outside letters"},

@@ -31,6 +31,8 @@ TEST(table, exact_wildcard_and_misses)
     rules[0].mode = rule_mode::redirect;
     rules[0].redirect_code = 301;
     rules[3].upstream = config::endpoint{"203.0.113.7", 8443, true};
+    rules[5].mode = rule_mode::passthrough;
+    rules[5].proxy_protocol = true;
     const table t{rules, 7};
     EXPECT_EQ(t.size(), 6u);
     EXPECT_EQ(t.generation(), 7u);
@@ -69,6 +71,10 @@ TEST(table, exact_wildcard_and_misses)
     const auto upstream = t.match("example.org", now);
     EXPECT_EQ(upstream.rule->upstream_host, "203.0.113.7");
     EXPECT_EQ(upstream.rule->upstream_port, 8443);
+    EXPECT_FALSE(upstream.rule->proxy_protocol);
+    const auto passthrough = t.match("live.example.org", now);
+    EXPECT_EQ(passthrough.rule->mode, rule_mode::passthrough);
+    EXPECT_TRUE(passthrough.rule->proxy_protocol);
 }
 
 TEST(table, expiry_is_judged_at_the_given_time)
