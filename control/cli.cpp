@@ -268,6 +268,13 @@ config::parsed<command> build_rules_add(const given_args& g)
     }
     c.upstream_tls = !g.has("--no-upstream-tls");
     c.preserve_host = !g.has("--no-preserve-host");
+    // Like --redirect-code: the server would refuse it on another mode, say so here first.
+    if (g.has("--proxy-protocol")) {
+        if (c.mode != rule_mode::passthrough) {
+            return config::invalid{"--proxy-protocol needs --mode passthrough"};
+        }
+        c.proxy_protocol = true;
+    }
     if (const auto code = g.value("--redirect-code")) {
         constexpr std::array<std::pair<std::string_view, int>, 4> codes{
             {{"301", 301}, {"302", 302}, {"307", 307}, {"308", 308}}};
@@ -475,6 +482,7 @@ constexpr flag_info rules_add_flags[] = {
     {.name = "--upstream", .value = "HOST:PORT", .help = "connect there instead of resolving T"},
     {.name = "--no-upstream-tls", .help = "speak plain HTTP to the upstream"},
     {.name = "--no-preserve-host", .help = "send T as Host and SNI upstream instead of HOST"},
+    {.name = "--proxy-protocol", .help = "with --mode passthrough: a PROXY v2 header with the client's address first"},
     {.name = "--redirect-code", .value = "301|302|307|308", .help = "with --mode redirect (default 308)"},
     {.name = "--expires-at", .value = "RFC3339", .help = "when the rule expires, e.g. 2026-12-20T10:00:00Z"},
     {.name = "--ttl", .value = "DURATION", .help = "the rule expires this long from now, e.g. 30d"},
@@ -554,6 +562,7 @@ constexpr subcommand_info subcommands[] = {
         .summary = "add a rule, or replace the rule of the same host",
         .synopsis = "stork rules add HOST --target T [--mode proxy|redirect|passthrough]\n"
                     "                [--upstream HOST:PORT] [--no-upstream-tls] [--no-preserve-host]\n"
+                    "                [--proxy-protocol]\n"
                     "                [--redirect-code 301|302|307|308] [--expires-at RFC3339 | --ttl DURATION]\n"
                     "                [--app A] [--migration M] [--json] [--admin URL] [--token-file F]",
         .description = "Installs a rule on a storkd: requests for HOST (or, with *.example.com, for any one\n"

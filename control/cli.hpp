@@ -69,6 +69,7 @@ struct rules_add_command {
     std::optional<config::endpoint> upstream{};
     bool upstream_tls = true;  // --no-upstream-tls
     bool preserve_host = true;  // --no-preserve-host
+    bool proxy_protocol = false;  // --proxy-protocol; passthrough rules only
     std::optional<int> redirect_code{};
     std::optional<std::chrono::sys_seconds> expires_at{};  // --expires-at
     std::optional<config::duration> ttl{};  // --ttl; never together with expires_at

@@ -43,6 +43,9 @@ json::object rule_body(const rules_add_command& cmd, std::chrono::sys_seconds no
     if (!cmd.preserve_host) {
         body["preserve_host"] = false;
     }
+    if (cmd.proxy_protocol) {
+        body["proxy_protocol"] = true;
+    }
     if (cmd.redirect_code) {
         body["redirect_code"] = *cmd.redirect_code;
     }

@@ -147,9 +147,10 @@ std::string format_rules_table(std::vector<rule_row> rows, std::chrono::sys_seco
 std::string format_rule_details(const json::object& rule, std::chrono::sys_seconds now)
 {
     // design.md §2's order; `expired` is said on the expires_at line instead.
-    constexpr std::array<std::string_view, 12> known{
-        "host",         "target",     "mode", "upstream",  "upstream_tls", "preserve_host",
-        "redirect_code", "expires_at", "app",  "migration", "created_at",   "updated_at"};
+    constexpr std::array<std::string_view, 13> known{
+        "host",           "target",        "mode",       "upstream", "upstream_tls",
+        "preserve_host",  "proxy_protocol", "redirect_code", "expires_at", "app",
+        "migration",      "created_at",     "updated_at"};
 
     std::vector<std::pair<std::string, std::string>> lines;
     for (const std::string_view key : known) {

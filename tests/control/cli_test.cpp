@@ -130,6 +130,12 @@ std::vector<good_case> good_cases()
                                          .preserve_host = false,
                                          .ttl = std::chrono::days{7}}},
          "rules add"},
+        {{"rules", "add", "a.example.com", "--target", "t.example.net", "--proxy-protocol", "--mode", "passthrough"},
+         rules_command{rules_add_command{.host = "a.example.com",
+                                         .target = "t.example.net",
+                                         .mode = rule_mode::passthrough,
+                                         .proxy_protocol = true}},
+         "rules add"},
         {{"rules", "add", "a.example.com", "--target", "t.example.net", "--mode", "proxy", "--upstream",
           "router.internal:8443"},
          rules_command{rules_add_command{
@@ -244,6 +250,7 @@ TEST(cli_commands, defaults_of_rules_add_leave_the_choice_to_the_server)
     EXPECT_FALSE(c->upstream);
     EXPECT_TRUE(c->upstream_tls);
     EXPECT_TRUE(c->preserve_host);
+    EXPECT_FALSE(c->proxy_protocol);
     EXPECT_FALSE(c->redirect_code);
     EXPECT_FALSE(c->expires_at);
     EXPECT_FALSE(c->ttl);
@@ -382,6 +389,13 @@ std::vector<bad_case> bad_cases()
          "'303'", rules_add_usage},
         {{"rules", "add", "a.example.com", "--target", "b.example.net", "--redirect-code", "301"}, "--mode redirect",
          rules_add_usage},
+        {{"rules", "add", "a.example.com", "--target", "b.example.net", "--proxy-protocol"}, "--mode passthrough",
+         rules_add_usage},
+        {{"rules", "add", "a.example.com", "--target", "b.example.net", "--mode", "proxy", "--proxy-protocol"},
+         "--proxy-protocol needs --mode passthrough", rules_add_usage},
+        {{"rules", "add", "a.example.com", "--target", "b.example.net", "--proxy-protocol=yes", "--mode",
+          "passthrough"},
+         "'--proxy-protocol' takes no value", rules_add_usage},
         {{"rules", "add", "a.example.com", "--target", "b.example.net", "--upstream", "10.0.0.1"}, "10.0.0.1",
          rules_add_usage},
         {{"rules", "add", "a.example.com", "--target", "b.example.net", "--expires-at", "2026-02-30T00:00:00Z"},

@@ -56,6 +56,8 @@ TEST(rule_json, the_body_of_rules_add_holds_what_the_flags_say_and_nothing_else)
         {{"rules", "add", "a.example.com", "--target", "t.example.net", "--mode", "passthrough", "--upstream",
           "[2001:db8::7]:8443"},
          R"({"host":"a.example.com","target":"t.example.net","mode":"passthrough","upstream":"[2001:db8::7]:8443"})"},
+        {{"rules", "add", "a.example.com", "--target", "t.example.net", "--mode", "passthrough", "--proxy-protocol"},
+         R"({"host":"a.example.com","target":"t.example.net","mode":"passthrough","proxy_protocol":true})"},
         // --ttl is rounded up to the second: the rule lives at least as long as asked.
         {{"rules", "add", "a.example.com", "--target", "t.example.net", "--ttl", "1500ms"},
          R"({"host":"a.example.com","target":"t.example.net","expires_at":"2026-11-20T10:00:02Z"})"},

@@ -136,5 +136,21 @@ TEST(rules_view, details_of_an_expired_redirect_rule)
               "app:           -\n");
 }
 
+TEST(rules_view, details_of_a_passthrough_rule_with_proxy_protocol)
+{
+    const json::object rule = json::parse(R"({"host":"a.example.com","target":"t.example.net","mode":"passthrough",)"
+                                          R"("expires_at":"2026-12-20T14:00:00Z","proxy_protocol":true,)"
+                                          R"("upstream_tls":true,"preserve_host":true})")
+                                  .as_object();
+    EXPECT_EQ(format_rule_details(rule, now),
+              "host:           a.example.com\n"
+              "target:         t.example.net\n"
+              "mode:           passthrough\n"
+              "upstream_tls:   true\n"
+              "preserve_host:  true\n"
+              "proxy_protocol: true\n"
+              "expires_at:     2026-12-20T14:00:00Z (30d 4h left)\n");
+}
+
 } // namespace
 } // namespace stork::control
