@@ -43,12 +43,15 @@ std::chrono::sys_seconds coarse_system_seconds() noexcept
     return std::chrono::sys_seconds{std::chrono::seconds{ts.tv_sec}};
 }
 
-std::shared_ptr<const dataplane_settings> dataplane_settings::from(const config::storkd_config& c)
+std::shared_ptr<const dataplane_settings> dataplane_settings::from(const config::storkd_config& c,
+                                                                   std::shared_ptr<SSL_CTX> upstream_tls)
 {
     auto s = std::make_shared<dataplane_settings>();
     s->node = c.node;
     s->via = "1.1 " + c.node;
     s->fallback_http = c.fallback.http;
+    s->fallback_https = c.fallback.https;
+    s->upstream_tls = std::move(upstream_tls);
     s->header_read = to_steady(c.timeouts.header_read);
     s->keepalive = to_steady(c.timeouts.keepalive);
     s->drain = to_steady(c.timeouts.drain);
@@ -73,6 +76,7 @@ std::string_view to_string(route_kind k) noexcept
     case route_kind::acme: return "acme";
     case route_kind::not_found: return "not_found";
     case route_kind::invalid: return "invalid";
+    case route_kind::passthrough: return "passthrough";
     case route_kind::count: break;
     }
     return "unknown";
@@ -104,9 +108,12 @@ dataplane_worker::~dataplane_worker()
     dns_channel.reset();
 }
 
-void dataplane_worker::start(std::vector<tcp::acceptor> acceptors)
+void dataplane_worker::start(std::vector<listener> listeners)
 {
-    acceptors_ = std::move(acceptors);
+    for (auto& l : listeners) {
+        acceptors_.push_back(std::move(l.acceptor));
+        tls_listener_.push_back(l.tls);
+    }
     // c-ares channels belong to the thread that runs their loop: made here, on it.
     try {
         dns_channel = std::make_unique<dnscheck::channel>(io_, dnscheck::channel_options{.servers = settings->dns_servers});
@@ -166,7 +173,7 @@ void dataplane_worker::accept_next(std::size_t i)
             return;
         }
         dataplane_counters::bump(counters.connections_accepted);
-        http_session::start(*this, std::move(socket), peers_[i]);
+        http_session::start(*this, std::move(socket), peers_[i], tls_listener_[i]);
         accept_next(i);
     });
 }

@@ -4,6 +4,7 @@
 #include "proxy/byte_buffer.hpp"
 #include "proxy/upstream_pool.hpp"
 #include "routing/table.hpp"
+#include "tls/certificate_set.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -45,6 +46,10 @@ struct dataplane_settings {
     std::string node;
     std::string via;                          // "1.1 <node>"
     std::optional<config::endpoint> fallback_http;
+    std::optional<config::endpoint> fallback_https;   // where a TLS connection no certificate covers is relayed
+    // The client context towards TLS upstreams (CA bundle upstream.ca_file), built by
+    // storkd at start and at every reload; shared by all workers (SSL_new is thread-safe).
+    std::shared_ptr<SSL_CTX> upstream_tls;
     steady::duration header_read{};
     steady::duration keepalive{};
     steady::duration drain{};
@@ -55,11 +60,12 @@ struct dataplane_settings {
     unsigned connections_per_worker = 0;
     std::vector<std::string> dns_servers;     // "IP:PORT"; empty: /etc/resolv.conf
 
-    static std::shared_ptr<const dataplane_settings> from(const config::storkd_config& c);
+    static std::shared_ptr<const dataplane_settings> from(const config::storkd_config& c,
+                                                          std::shared_ptr<SSL_CTX> upstream_tls = {});
 };
 
 // How a request was handled, for metrics and the access log.
-enum class route_kind : std::uint8_t { proxy, redirect, fallback, expired, acme, not_found, invalid, count };
+enum class route_kind : std::uint8_t { proxy, redirect, fallback, expired, acme, not_found, invalid, passthrough, count };
 std::string_view to_string(route_kind k) noexcept;
 
 // Counters of one worker. Only that worker writes them (a relaxed load + store, no locked
@@ -86,6 +92,12 @@ struct dataplane_counters {
     counter bytes_in{0};
     counter bytes_out{0};
     counter tunnels_active{0};
+    counter tls_handshakes{0};                // completed, client side
+    counter tls_resumed{0};                   // of which resumed a session
+    counter tls_handshake_failures{0};        // client side: bad ClientHello, no shared cipher, timeout ...
+    counter upstream_tls_failures{0};         // handshakes towards upstreams that failed (verification included)
+    counter upstream_tls_resumed{0};          // upstream handshakes that resumed a session
+    counter passthrough_connections{0};       // TLS connections relayed without decrypting
 };
 
 // Everything one worker owns to carry requests. Lives on the worker's thread; nothing
@@ -103,6 +115,11 @@ public:
     // The routing table and settings in force on this worker (swapped by posts).
     std::shared_ptr<const routing::table> table = std::make_shared<const routing::table>();
     std::shared_ptr<const dataplane_settings> settings;
+    // The server certificates (null without listen.https); swapped by posts on reload.
+    std::shared_ptr<const tls::certificate_set> certificates;
+    // The last resumable TLS session per upstream (address, SNI), offered on the next
+    // connect to it (tls-design.md §4).
+    boost::unordered_flat_map<upstream_key, tls::ssl_session_ptr, upstream_key_hash> upstream_sessions;
 
     upstream_pool pool;
     block_pool buffers{16 * 1024, 4096};
@@ -113,9 +130,14 @@ public:
     std::unique_ptr<access_log_writer> access_log;
     dataplane_counters counters;
 
-    // Starts accepting on already-bound listening sockets (one per listen.http address,
-    // each bound with SO_REUSEPORT by this worker) and the sweep timer.
-    void start(std::vector<boost::asio::ip::tcp::acceptor> acceptors);
+    // A listening socket of this worker (bound with SO_REUSEPORT) and what it serves.
+    struct listener {
+        boost::asio::ip::tcp::acceptor acceptor;
+        bool tls = false;                     // listen.https: TLS (or passthrough by SNI)
+    };
+    // Starts accepting on already-bound listening sockets (one per listen.http and
+    // listen.https address) and the sweep timer.
+    void start(std::vector<listener> listeners);
 
     // SIGTERM: stop accepting, close idle connections, let the others finish their
     // response; calls `done` (on this worker) when the last session ended or the drain
@@ -145,6 +167,7 @@ private:
     boost::asio::io_context& io_;
     unsigned index_;
     std::vector<boost::asio::ip::tcp::acceptor> acceptors_;
+    std::vector<bool> tls_listener_;
     std::vector<bool> accept_paused_;
     std::vector<boost::asio::ip::tcp::endpoint> peers_;
     boost::asio::steady_timer sweep_timer_;

@@ -3,8 +3,12 @@
 #include "proxy/access_log.hpp"
 #include "proxy/local_pages.hpp"
 #include "proxy/log.hpp"
+#include "proxy/proxy_protocol.hpp"
+#include "proxy/tls_io.hpp"
 #include "proxy/upstream_connect.hpp"
 #include "routing/host.hpp"
+#include "tls/client_hello.hpp"
+#include "tls/upstream_context.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -17,6 +21,8 @@
 #include <array>
 #include <optional>
 #include <charconv>
+
+#include <sys/socket.h>
 
 namespace stork::proxy {
 
@@ -176,9 +182,9 @@ struct http_session::exchange {
     std::string host, method, path;
 };
 
-void http_session::start(dataplane_worker& worker, tcp::socket socket, tcp::endpoint peer)
+void http_session::start(dataplane_worker& worker, tcp::socket socket, tcp::endpoint peer, bool tls)
 {
-    auto session = std::make_unique<http_session>(worker, std::move(socket), peer);
+    auto session = std::make_unique<http_session>(worker, std::move(socket), peer, tls);
     asio::co_spawn(worker.io(), run(std::move(session)), [](std::exception_ptr e) {
         if (e) {
             try {
@@ -190,9 +196,10 @@ void http_session::start(dataplane_worker& worker, tcp::socket socket, tcp::endp
     });
 }
 
-http_session::http_session(dataplane_worker& worker, tcp::socket socket, tcp::endpoint peer)
+http_session::http_session(dataplane_worker& worker, tcp::socket socket, tcp::endpoint peer, bool tls)
     : worker_{worker},
       client_{std::move(socket)},
+      https_{tls},
       peer_{peer},
       in_{worker.buffers, client_buffer_cap},
       up_in_{worker.buffers, upstream_buffer_cap}
@@ -212,7 +219,12 @@ http_session::~http_session()
 
 awaitable<void> http_session::run(std::unique_ptr<http_session> self)
 {
-    co_await self->serve();
+    if (!self->https_ || co_await self->open_tls()) {
+        co_await self->serve();
+    }
+    if (self->tls_) {
+        tls_close_notify(self->tls_.get());
+    }
     boost::system::error_code ignored;
     self->client_.close(ignored);
 }
@@ -260,7 +272,13 @@ awaitable<bool> http_session::read_client()
     if (room.size() == 0) {
         co_return false;
     }
-    auto [ec, n] = co_await client_.async_read_some(room, nothrow);
+    boost::system::error_code ec;
+    std::size_t n = 0;
+    if (tls_) {
+        std::tie(ec, n) = co_await tls_read_some(client_, tls_.get(), room);
+    } else {
+        std::tie(ec, n) = co_await client_.async_read_some(room, nothrow);
+    }
     if (ec) {
         co_return false;
     }
@@ -272,14 +290,15 @@ awaitable<bool> http_session::read_client()
 awaitable<bool> http_session::write_client(std::string_view head, std::string_view body)
 {
     std::size_t done = 0;
-    if (write_now(client_, head, body, done)) {
+    if (tls_ ? tls_write_now(tls_.get(), head, body, done) : write_now(client_, head, body, done)) {
         dataplane_counters::bump(worker_.counters.bytes_out, head.size() + body.size());
         co_return true;
     }
     if (done == SIZE_MAX) {
         co_return false;
     }
-    const auto [ok, n] = co_await write_rest(client_, head, body, done);
+    const auto [ok, n] = tls_ ? co_await tls_write_rest(client_, tls_.get(), head, body, done)
+                              : co_await write_rest(client_, head, body, done);
     dataplane_counters::bump(worker_.counters.bytes_out, done + n);
     co_return ok;
 }
@@ -363,6 +382,9 @@ awaitable<void> http_session::reject(unsigned status, std::string_view why)
 awaitable<void> http_session::linger_close()
 {
     boost::system::error_code ignored;
+    if (tls_) {
+        tls_close_notify(tls_.get());
+    }
     client_.shutdown(tcp::socket::shutdown_send, ignored);
     set_deadline(phase::closing, 2s);
     std::size_t dropped = 0;
@@ -422,7 +444,9 @@ awaitable<bool> http_session::answer_locally(exchange& x, unsigned status, std::
 void http_session::log_and_count(const exchange& x)
 {
     auto& c = worker_.counters;
-    dataplane_counters::bump(c.requests[static_cast<std::size_t>(x.kind)][status_class(x.status)]);
+    if (x.kind != route_kind::passthrough) { // a relayed connection has no status: counted apart
+        dataplane_counters::bump(c.requests[static_cast<std::size_t>(x.kind)][status_class(x.status)]);
+    }
     if (!worker_.access_log) {
         return;
     }
@@ -494,9 +518,13 @@ bool http_session::route(exchange& x, upstream_target& target)
         // the new region.
         const auto& r = *m.rule;
         x.kind = acme ? route_kind::acme : route_kind::proxy;
+        // A passthrough rule's upstream is a TLS endpoint. Requests for its host that reach
+        // HTTP anyway (plain listener, or TLS terminated because the ClientHello named
+        // another host) go there over TLS when they came over TLS, else to target:80.
         const bool passthrough = r.mode == routing::rule_mode::passthrough;
-        target.tls = passthrough ? false : r.upstream_tls;
-        if (!r.upstream_host.empty() && !passthrough) {
+        const bool plain_passthrough = passthrough && !https_;
+        target.tls = passthrough ? https_ : r.upstream_tls;
+        if (!r.upstream_host.empty() && !plain_passthrough) {
             target.host = r.upstream_host;
             target.port = r.upstream_port;
         } else {
@@ -504,7 +532,8 @@ bool http_session::route(exchange& x, upstream_target& target)
             target.port = target.tls ? 443 : 80;
         }
         target.host_header = r.preserve_host || passthrough ? h.host : r.target;
-        target.sni = target.host_header;
+        // The name sent and verified: the Host sent upstream, without its port.
+        target.sni = r.preserve_host || passthrough ? host.name : r.target;
         return true;
     }
     if (m.rule && m.expired) {
@@ -561,7 +590,7 @@ private:
 
 // The head sent upstream (docs/data-plane.md, "Head rewriting").
 void build_request_head(std::string& out, const http1::request_head& h, const upstream_target& t, bool upgrade,
-                        std::string_view client_ip, std::string_view via)
+                        std::string_view client_ip, std::string_view via, std::string_view proto)
 {
     const connection_values connection_storage{h.headers};
     const auto connection = connection_storage.values();
@@ -628,7 +657,7 @@ void build_request_head(std::string& out, const http1::request_head& h, const up
     }
     out += client_ip;
     out += "\r\n"sv;
-    append_field(out, "X-Forwarded-Proto", "http");
+    append_field(out, "X-Forwarded-Proto", proto);
     append_field(out, "X-Forwarded-Host", h.host);
     append_field(out, "Via", via);
     if (upgrade) {
@@ -700,6 +729,9 @@ void http_session::release_upstream(bool reusable)
     if (!upstream_) {
         return;
     }
+    if (upstream_->ssl && !upstream_->session_saved) {
+        keep_upstream_session();
+    }
     if (reusable && worker_.settings->max_idle_per_key > 0 && !worker_.draining() && up_in_.empty()) {
         worker_.pool.put(std::move(upstream_), worker_.settings->max_idle_per_key);
     } else {
@@ -714,13 +746,15 @@ void http_session::release_upstream(bool reusable)
 awaitable<bool> http_session::write_upstream(std::string_view head, std::string_view body)
 {
     std::size_t done = 0;
-    if (write_now(upstream_->socket, head, body, done)) {
+    SSL* ssl = upstream_->ssl.get();
+    if (ssl ? tls_write_now(ssl, head, body, done) : write_now(upstream_->socket, head, body, done)) {
         co_return true;
     }
     if (done == SIZE_MAX) {
         co_return false;
     }
-    const auto [ok, n] = co_await write_rest(upstream_->socket, head, body, done);
+    const auto [ok, n] = ssl ? co_await tls_write_rest(upstream_->socket, ssl, head, body, done)
+                             : co_await write_rest(upstream_->socket, head, body, done);
     co_return ok;
 }
 
@@ -736,7 +770,13 @@ awaitable<int> http_session::read_response_head(bool head_method)
         if (room.size() == 0) {
             co_return -1;
         }
-        auto [ec, n] = co_await upstream_->socket.async_read_some(room, nothrow);
+        boost::system::error_code ec;
+        std::size_t n = 0;
+        if (upstream_->ssl) {
+            std::tie(ec, n) = co_await tls_read_some(upstream_->socket, upstream_->ssl.get(), room);
+        } else {
+            std::tie(ec, n) = co_await upstream_->socket.async_read_some(room, nothrow);
+        }
         if (ec) {
             co_return up_in_.empty() ? 0 : -1;
         }
@@ -776,6 +816,10 @@ awaitable<bool> http_session::connect_upstream(exchange& x, const upstream_targe
             upstream_->socket.set_option(tcp::no_delay{true}, ignored);
             upstream_->socket.non_blocking(true, ignored);
             dataplane_counters::bump(worker_.counters.upstream_opened);
+            if (t.tls && !co_await upstream_handshake(t, last_error)) {
+                upstream_.reset();
+                break; // another address of the same name would present the same certificate
+            }
             co_return true;
         }
         if (timed_out_) {
@@ -839,7 +883,13 @@ awaitable<bool> http_session::forward_response(exchange& x)
 
     while (!done) {
         set_deadline(phase::upstream, worker_.settings->read_timeout);
-        auto [ec, n] = co_await upstream_->socket.async_read_some(up_in_.prepare(), nothrow);
+        boost::system::error_code ec;
+        std::size_t n = 0;
+        if (upstream_->ssl) {
+            std::tie(ec, n) = co_await tls_read_some(upstream_->socket, upstream_->ssl.get(), up_in_.prepare());
+        } else {
+            std::tie(ec, n) = co_await upstream_->socket.async_read_some(up_in_.prepare(), nothrow);
+        }
         if (ec) {
             if (framing == http1::body_framing::until_close && ec == asio::error::eof) {
                 break;
@@ -937,7 +987,7 @@ awaitable<bool> http_session::stream_request_body(exchange& x, http1::chunked_sc
 awaitable<bool> http_session::proxy(exchange& x, const upstream_target& t)
 {
     const http1::request_head& h = request_parser_.head();
-    build_request_head(out_, h, t, x.upgrade, peer_ip_, worker_.settings->via);
+    build_request_head(out_, h, t, x.upgrade, peer_ip_, worker_.settings->via, https_ ? "https"sv : "http"sv);
     in_.consume(h.head_bytes); // `h` is not used below this line
 
     // What of the body is here already. A chunked body is checked as far as it is
@@ -969,11 +1019,6 @@ awaitable<bool> http_session::proxy(exchange& x, const upstream_target& t)
         x.bytes_in += first;
         first = 0;
     };
-    if (t.tls) {
-        drop_buffered_body();
-        co_return co_await bad_gateway(x, 502, "TLS towards upstreams is not available in this build yet "
-                                               "(set \"upstream_tls\": false on the rule)");
-    }
     endpoints_.clear();
     if (const auto literal = parse_ip_literal(t.host)) {
         endpoints_.emplace_back(*literal, t.port);
@@ -1078,10 +1123,32 @@ awaitable<int> http_session::await_continue(exchange& x)
 {
     using namespace boost::asio::experimental::awaitable_operators;
     set_deadline(phase::upstream, worker_.settings->read_timeout);
-    const auto first_ready = co_await (upstream_->socket.async_wait(tcp::socket::wait_read, as_awaitable) ||
-                                       client_.async_wait(tcp::socket::wait_read, as_awaitable));
-    if (first_ready.index() != 0) {
-        co_return 0;
+    for (;;) {
+        // Bytes OpenSSL already holds make a side ready without its socket being readable.
+        SSL* up = upstream_->ssl.get();
+        if (!(up && tls_has_buffered(up))) {
+            if (tls_ && tls_has_buffered(tls_.get())) {
+                co_return 0;
+            }
+            const auto first_ready = co_await (upstream_->socket.async_wait(tcp::socket::wait_read, as_awaitable) ||
+                                               client_.async_wait(tcp::socket::wait_read, as_awaitable));
+            if (first_ready.index() != 0) {
+                co_return 0;
+            }
+        }
+        if (up == nullptr) {
+            break;
+        }
+        // TLS: what arrived may be no data at all (the TLS 1.3 session ticket sent after
+        // the handshake): then wait again.
+        char byte = 0;
+        std::size_t n = 0;
+        const int ret = SSL_peek_ex(up, &byte, 1, &n);
+        if (ret == 1 || SSL_get_error(up, ret) != SSL_ERROR_WANT_READ) {
+            ERR_clear_error();
+            break;
+        }
+        ERR_clear_error();
     }
     const int got = co_await read_response_head(x.head_method);
     if (got != 1) {
@@ -1128,42 +1195,275 @@ awaitable<bool> http_session::tunnel(exchange& x)
         in_.consume(in_.size());
     }
     dataplane_counters::bump(worker_.counters.tunnels_active);
-    set_deadline(phase::tunnel, worker_.settings->read_timeout);
-    auto pump = [this](tcp::socket& from, tcp::socket& to, byte_buffer& buffer,
-                       std::uint64_t& bytes) -> awaitable<void> {
-        for (;;) {
-            auto [ec, n] = co_await from.async_read_some(buffer.prepare(), nothrow);
-            boost::system::error_code ignored;
-            if (ec) {
-                if (ec == asio::error::eof) {
-                    to.shutdown(tcp::socket::shutdown_send, ignored);
-                } else {
-                    // Reset or timeout: end both directions.
-                    from.close(ignored);
-                    to.close(ignored);
-                }
-                co_return;
-            }
-            buffer.commit(n);
-            deadline_ = coarse_steady_now() + worker_.settings->read_timeout;
-            auto [wec, written] = co_await asio::async_write(to, asio::buffer(buffer.data()), nothrow);
-            bytes += written;
-            buffer.consume(buffer.size());
-            if (wec) {
-                from.close(ignored);
-                to.close(ignored);
-                co_return;
-            }
-        }
-    };
-    using namespace boost::asio::experimental::awaitable_operators;
-    auto upstream = upstream_;
-    co_await (pump(client_, upstream->socket, in_, x.bytes_in) && pump(upstream->socket, client_, up_in_, x.bytes_out));
+    co_await relay(x.bytes_in, x.bytes_out);
     worker_.counters.tunnels_active.store(worker_.counters.tunnels_active.load(std::memory_order_relaxed) - 1,
                                           std::memory_order_relaxed);
     release_upstream(false);
     x.close_after = true;
     co_return false;
+}
+
+namespace {
+
+// One direction of a relay: what `from` sends goes to `to`, until `from` ends (its end is
+// passed on as a half close) or something fails (both ends are then closed).
+awaitable<void> pump(tcp::socket& from, SSL* from_tls, tcp::socket& to, SSL* to_tls, byte_buffer& buffer,
+                     std::uint64_t& bytes, steady::time_point& deadline, steady::duration idle)
+{
+    boost::system::error_code ignored;
+    for (;;) {
+        boost::system::error_code ec;
+        std::size_t n = 0;
+        if (from_tls != nullptr) {
+            std::tie(ec, n) = co_await tls_read_some(from, from_tls, buffer.prepare());
+        } else {
+            std::tie(ec, n) = co_await from.async_read_some(buffer.prepare(), nothrow);
+        }
+        if (ec) {
+            if (ec == asio::error::eof) {
+                if (to_tls != nullptr) {
+                    tls_close_notify(to_tls);
+                }
+                to.shutdown(tcp::socket::shutdown_send, ignored);
+            } else {
+                // Reset or timeout: end both directions.
+                from.close(ignored);
+                to.close(ignored);
+            }
+            co_return;
+        }
+        buffer.commit(n);
+        deadline = coarse_steady_now() + idle;
+        bool ok = true;
+        std::size_t written = 0;
+        const auto data = buffer.data();
+        if (to_tls != nullptr ? tls_write_now(to_tls, data, {}, written) : write_now(to, data, {}, written)) {
+            written = data.size();
+        } else if (written != SIZE_MAX) {
+            const auto [rest_ok, rest] = to_tls != nullptr ? co_await tls_write_rest(to, to_tls, data, {}, written)
+                                                           : co_await write_rest(to, data, {}, written);
+            ok = rest_ok;
+            written += rest;
+        } else {
+            ok = false;
+            written = 0;
+        }
+        bytes += written;
+        buffer.consume(buffer.size());
+        if (!ok) {
+            from.close(ignored);
+            to.close(ignored);
+            co_return;
+        }
+    }
+}
+
+} // namespace
+
+awaitable<void> http_session::relay(std::uint64_t& bytes_in, std::uint64_t& bytes_out)
+{
+    using namespace boost::asio::experimental::awaitable_operators;
+    set_deadline(phase::tunnel, worker_.settings->read_timeout);
+    const auto idle = worker_.settings->read_timeout;
+    auto upstream = upstream_; // close_now() may reset upstream_ meanwhile
+    SSL* up_tls = upstream->ssl.get();
+    co_await (pump(client_, tls_.get(), upstream->socket, up_tls, in_, bytes_in, deadline_, idle) &&
+              pump(upstream->socket, up_tls, client_, tls_.get(), up_in_, bytes_out, deadline_, idle));
+}
+
+awaitable<bool> http_session::open_tls()
+{
+    set_deadline(phase::head, worker_.settings->header_read);
+    certificates_ = worker_.certificates;
+    const auto settings = worker_.settings;
+    const auto table = worker_.table;
+    if (table->passthrough_rules() > 0 || settings->fallback_https) {
+        std::string_view sni;
+        if (!co_await peek_client_hello(sni)) {
+            dataplane_counters::bump(worker_.counters.tls_handshake_failures);
+            co_return false;
+        }
+        const auto host = routing::normalise_host(sni, routing::host_kind::request, host_storage_);
+        routing::match_result m;
+        if (host) {
+            m = table->match(host.name, coarse_system_seconds());
+        }
+        upstream_target t;
+        if (m.rule && !m.expired && m.rule->mode == routing::rule_mode::passthrough) {
+            const auto& r = *m.rule;
+            t.host = r.upstream_host.empty() ? r.target : r.upstream_host;
+            t.port = r.upstream_host.empty() ? 443 : r.upstream_port;
+            co_await pass_through(host.name, t, r.proxy_protocol, m.rule);
+            co_return false;
+        }
+        if (settings->fallback_https && !(certificates_ && certificates_->names(sni))) {
+            t.host = settings->fallback_https->host;
+            t.port = settings->fallback_https->port;
+            co_await pass_through(host ? host.name : sni, t, false, nullptr);
+            co_return false;
+        }
+    }
+    if (!certificates_) {
+        co_return false; // no certificates published yet (cannot happen once started)
+    }
+    tls_.reset(SSL_new(certificates_->initial_context()));
+    if (!tls_ || SSL_set_fd(tls_.get(), client_.native_handle()) != 1) {
+        ERR_clear_error();
+        tls_.reset();
+        co_return false;
+    }
+    SSL_set_accept_state(tls_.get());
+    const auto ec = co_await tls_handshake(client_, tls_.get());
+    if (ec) {
+        // Not ours to log one by one (scanners, clients without a shared cipher): counted.
+        dataplane_counters::bump(worker_.counters.tls_handshake_failures);
+        tls_.reset(); // no close_notify on a connection that never was TLS
+        co_return false;
+    }
+    dataplane_counters::bump(worker_.counters.tls_handshakes);
+    if (SSL_session_reused(tls_.get()) == 1) {
+        dataplane_counters::bump(worker_.counters.tls_resumed);
+    }
+    timed_out_ = false;
+    co_return true;
+}
+
+awaitable<bool> http_session::peek_client_hello(std::string_view& server_name)
+{
+    std::string scratch;
+    tls::client_hello hello;
+    tls::hello_error error = tls::hello_error::none;
+    for (;;) {
+        const auto room = in_.prepare();
+        const std::size_t cap = std::min(room.size(), tls::max_hello_bytes);
+        const ssize_t n = ::recv(client_.native_handle(), room.data(), cap, MSG_PEEK);
+        if (n == 0) {
+            co_return false;
+        }
+        if (n > 0) {
+            const std::string_view bytes{static_cast<const char*>(room.data()), static_cast<std::size_t>(n)};
+            const auto state = tls::parse_client_hello(bytes, scratch, hello, error);
+            if (state == tls::hello_state::failed) {
+                co_return false;
+            }
+            if (state == tls::hello_state::complete) {
+                if (hello.server_name.data() == scratch.data() && !scratch.empty()) {
+                    // Reassembled from several records: keep the name in the session.
+                    const std::size_t len = std::min(hello.server_name.size(), host_storage_.size());
+                    std::copy_n(hello.server_name.data(), len, host_storage_.data());
+                    server_name = {host_storage_.data(), len};
+                } else {
+                    server_name = hello.server_name;
+                }
+                co_return true;
+            }
+            if (static_cast<std::size_t>(n) >= cap) {
+                co_return false; // larger than we accept
+            }
+        } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            co_return false;
+        }
+        // Peeked bytes stay in the socket: the wait ends when more arrive (edge-triggered).
+        auto [ec] = co_await client_.async_wait(tcp::socket::wait_read, nothrow);
+        if (ec) {
+            co_return false;
+        }
+    }
+}
+
+awaitable<void> http_session::pass_through(std::string_view sni, const upstream_target& t, bool proxy_protocol,
+                                           const routing::rule_view* rule)
+{
+    exchange x;
+    x.kind = route_kind::passthrough;
+    x.rule = rule;
+    x.table = worker_.table;
+    if (worker_.access_log) {
+        x.wall_start = std::chrono::system_clock::now();
+        x.start = steady::now();
+        x.host.assign(sni);
+    }
+    dataplane_counters::bump(worker_.counters.passthrough_connections);
+    endpoints_.clear();
+    if (const auto literal = parse_ip_literal(t.host)) {
+        endpoints_.emplace_back(*literal, t.port);
+    } else {
+        auto resolved = co_await resolve_upstream(worker_, t);
+        if (!resolved.error.empty()) {
+            dataplane_counters::bump(worker_.counters.upstream_resolve_failed);
+            warn_text("passthrough: ", resolved.error);
+            log_and_count(x);
+            co_return;
+        }
+        endpoints_ = std::move(resolved.endpoints);
+    }
+    bool reused = false;
+    if (!co_await connect_upstream(x, t, endpoints_, false, reused, connect_error_)) {
+        log_and_count(x);
+        co_return;
+    }
+    if (proxy_protocol) {
+        std::array<std::byte, proxy_v2_max_size> header{};
+        boost::system::error_code ec;
+        const auto local = client_.local_endpoint(ec);
+        const std::size_t n = ec ? 0 : encode_proxy_v2(peer_, local, header);
+        if (n == 0 || !co_await write_upstream({reinterpret_cast<const char*>(header.data()), n}, {})) {
+            release_upstream(false);
+            log_and_count(x);
+            co_return;
+        }
+    }
+    // The ClientHello was only peeked: it is still in the socket, and goes first.
+    co_await relay(x.bytes_in, x.bytes_out);
+    release_upstream(false);
+    log_and_count(x);
+}
+
+awaitable<bool> http_session::upstream_handshake(const upstream_target& t, std::string& error)
+{
+    auto& c = *upstream_;
+    SSL_CTX* ctx = worker_.settings->upstream_tls.get();
+    c.ssl.reset(ctx != nullptr ? SSL_new(ctx) : nullptr);
+    if (!c.ssl || !tls::prepare_upstream_ssl(c.ssl.get(), t.sni, error) ||
+        SSL_set_fd(c.ssl.get(), c.socket.native_handle()) != 1) {
+        if (error.empty()) {
+            error = "cannot start TLS towards " + to_text(c.key.address) + ": " + tls::take_openssl_error();
+        }
+        dataplane_counters::bump(worker_.counters.upstream_tls_failures);
+        co_return false;
+    }
+    SSL_set_connect_state(c.ssl.get());
+    if (const auto it = worker_.upstream_sessions.find(c.key); it != worker_.upstream_sessions.end()) {
+        SSL_set_session(c.ssl.get(), it->second.get());
+    }
+    set_deadline(phase::connect, worker_.settings->connect_timeout);
+    const auto ec = co_await tls_handshake(c.socket, c.ssl.get());
+    if (ec) {
+        const auto why = tls::verify_failure(c.ssl.get());
+        error = "TLS handshake with " + to_text(c.key.address) + " as " + std::string{t.sni} + " failed: " +
+                (!why.empty()      ? "certificate verification: " + why
+                 : timed_out_      ? "timed out"s
+                                   : ec.message());
+        timed_out_ = false;
+        worker_.upstream_sessions.erase(c.key);
+        dataplane_counters::bump(worker_.counters.upstream_tls_failures);
+        co_return false;
+    }
+    if (SSL_session_reused(c.ssl.get()) == 1) {
+        dataplane_counters::bump(worker_.counters.upstream_tls_resumed);
+    }
+    co_return true;
+}
+
+// Called once per TLS upstream connection, when it is first released: by then the
+// TLS 1.3 ticket, sent after the handshake, has been read along with the response.
+void http_session::keep_upstream_session()
+{
+    upstream_->session_saved = true;
+    tls::ssl_session_ptr session{SSL_get1_session(upstream_->ssl.get())};
+    if (session && SSL_SESSION_is_resumable(session.get()) == 1) {
+        worker_.upstream_sessions.insert_or_assign(upstream_->key, std::move(session));
+    }
 }
 
 } // namespace stork::proxy

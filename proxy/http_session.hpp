@@ -3,6 +3,7 @@
 #include "http1/message.hpp"
 #include "proxy/byte_buffer.hpp"
 #include "proxy/dataplane.hpp"
+#include "tls/openssl_handles.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -22,11 +23,13 @@ struct upstream_target;
 // back, then the next request (docs/data-plane.md, "A request's path").
 class http_session {
 public:
+    // `tls`: accepted on a listen.https address: the ClientHello decides between relaying
+    // the connection untouched (passthrough) and terminating TLS.
     static void start(dataplane_worker& worker, boost::asio::ip::tcp::socket socket,
-                      boost::asio::ip::tcp::endpoint peer);
+                      boost::asio::ip::tcp::endpoint peer, bool tls = false);
 
     http_session(dataplane_worker& worker, boost::asio::ip::tcp::socket socket,
-                 boost::asio::ip::tcp::endpoint peer);
+                 boost::asio::ip::tcp::endpoint peer, bool tls);
     ~http_session();
     http_session(const http_session&) = delete;
     http_session& operator=(const http_session&) = delete;
@@ -59,6 +62,20 @@ private:
     static boost::asio::awaitable<void> run(std::unique_ptr<http_session> self);
     boost::asio::awaitable<void> serve();
 
+    // TLS listener: what the ClientHello asks for, then the handshake (false: closed).
+    boost::asio::awaitable<bool> open_tls();
+    // Reads the ClientHello without taking it off the socket (MSG_PEEK): 1 complete, 0 not
+    // a ClientHello / closed / timed out. `server_name` points into in_'s free space.
+    boost::asio::awaitable<bool> peek_client_hello(std::string_view& server_name);
+    // Relays the untouched connection to `target` (passthrough rule or fallback.https).
+    boost::asio::awaitable<void> pass_through(std::string_view sni, const upstream_target& t, bool proxy_protocol,
+                                              const routing::rule_view* rule);
+    // Both directions between client and upstream until both ends closed (tunnels).
+    boost::asio::awaitable<void> relay(std::uint64_t& bytes_in, std::uint64_t& bytes_out);
+    // A TLS handshake towards the upstream just connected (false: error set, counted).
+    boost::asio::awaitable<bool> upstream_handshake(const upstream_target& t, std::string& error);
+    void keep_upstream_session();
+
     struct exchange;
     // Decides where the request goes: true with `target` filled to proxy it, false with
     // local_ filled to answer it here.
@@ -90,6 +107,9 @@ private:
 
     dataplane_worker& worker_;
     boost::asio::ip::tcp::socket client_;
+    tls::ssl_ptr tls_;                                      // the client's TLS, once terminated
+    std::shared_ptr<const tls::certificate_set> certificates_; // what tls_ was served from
+    bool https_ = false;                                    // accepted on listen.https
     boost::asio::ip::tcp::endpoint peer_;
     std::string peer_ip_;
     byte_buffer in_;

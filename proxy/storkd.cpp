@@ -1,6 +1,7 @@
 #include "proxy/storkd.hpp"
 
 #include "config/diagnostic.hpp"
+#include "config/timestamp.hpp"
 #include "dnscheck/ares_error.hpp"
 #include "proxy/access_log.hpp"
 #include "proxy/log.hpp"
@@ -8,6 +9,9 @@
 #include "proxy/metrics.hpp"
 #include "proxy/notify.hpp"
 #include "stork/version.hpp"
+#include "tls/upstream_context.hpp"
+
+#include <boost/json.hpp>
 
 #include <csignal>
 
@@ -82,13 +86,19 @@ int storkd::run()
     for (const auto& ep : http_bound_) {
         http_text += (http_text.empty() ? "" : ",") + to_text(ep);
     }
+    std::string https_text;
+    for (const auto& ep : https_bound_) {
+        https_text += (https_text.empty() ? "" : ",") + to_text(ep);
+    }
     log_notice("storkd " + std::string{stork::version} + " (" + stork::commit + ") node " + cfg->node + ": " +
                std::to_string(workers_.size()) + " workers, http on " + (http_text.empty() ? "-" : http_text) +
-               ", admin on " + admin_text + ", config " + cfg->source.string());
-    // STORK_ADMIN and STORK_HTTP are ours: the actual addresses (port 0 in tests). systemd
-    // ignores assignments it does not know.
-    notify("READY=1\nSTATUS=serving; http on " + (http_text.empty() ? "-" : http_text) + ", admin on " + admin_text +
-           "\nSTORK_ADMIN=" + admin_text + "\nSTORK_HTTP=" + http_text);
+               ", https on " + (https_text.empty() ? "-" : https_text) + ", admin on " + admin_text + ", config " +
+               cfg->source.string());
+    // STORK_ADMIN, STORK_HTTP and STORK_HTTPS are ours: the actual addresses (port 0 in
+    // tests). systemd ignores assignments it does not know.
+    notify("READY=1\nSTATUS=serving; http on " + (http_text.empty() ? "-" : http_text) + ", https on " +
+           (https_text.empty() ? "-" : https_text) + ", admin on " + admin_text + "\nSTORK_ADMIN=" + admin_text +
+           "\nSTORK_HTTP=" + http_text + "\nSTORK_HTTPS=" + https_text);
 
     control_.run();
     workers_.stop();
@@ -115,8 +125,109 @@ void storkd::start_dataplane()
     const auto cfg = config_.load();
     dnscheck::ensure_ares_library(); // before any worker makes its channel
     access_log_ = access_log_sink::open(cfg->access_log);
-    workers_.open_dataplane(dataplane_settings::from(*cfg), access_log_);
+    current_upstream_tls_ = make_upstream_tls(*cfg);
+    workers_.open_dataplane(dataplane_settings::from(*cfg, current_upstream_tls_), access_log_);
+    if (!cfg->listen.https.empty() && cfg->tls) {
+        ticket_keys_ = std::make_unique<tls::ticket_keys>();
+        auto loaded = load_certificates(*cfg);
+        if (auto* errors = std::get_if<std::vector<tls::load_error>>(&loaded)) {
+            std::string text = "cannot load the certificates of tls.certificates:";
+            for (const auto& e : *errors) {
+                text += "\n  " + tls::to_string(e);
+            }
+            throw std::runtime_error{text};
+        }
+        certificates_ = std::get<std::shared_ptr<const tls::certificate_set>>(std::move(loaded));
+        workers_.publish(certificates_);
+        schedule_ticket_rotation();
+        for (const auto& info : certificates_->describe()) {
+            log_info("tls: " + info.name + " (" + std::string{tls::describe(info.type)} + ", " +
+                     std::to_string(info.sans.size()) + (info.sans.size() == 1 ? " name)" : " names)"));
+        }
+    }
     http_bound_ = workers_.listen_http(cfg->listen.http);
+    https_bound_ = workers_.listen_https(cfg->listen.https);
+}
+
+std::shared_ptr<SSL_CTX> storkd::make_upstream_tls(const config::storkd_config& c)
+{
+    std::string error;
+    auto ctx = tls::make_upstream_context(c.upstream.ca_file, error);
+    if (!ctx) {
+        throw std::runtime_error{"upstream.ca_file: " + error};
+    }
+    return std::shared_ptr<SSL_CTX>{ctx.release(), [](SSL_CTX* p) { SSL_CTX_free(p); }};
+}
+
+tls::certificate_set::load_result storkd::load_certificates(const config::storkd_config& c)
+{
+    // HTTP/2 is offered once the data plane speaks it (issue 5 §2).
+    return tls::certificate_set::load(c.tls->certificates, c.tls->default_name,
+                                      tls::certificate_set::options{.offer_h2 = false, .tickets = ticket_keys_.get()});
+}
+
+namespace {
+
+std::string describe_certificates(const tls::certificate_set& set)
+{
+    boost::json::array list;
+    for (const auto& info : set.describe()) {
+        boost::json::array names;
+        for (const auto& n : info.sans) {
+            names.emplace_back(n);
+        }
+        const auto not_after = std::chrono::floor<std::chrono::seconds>(info.not_after);
+        list.push_back(boost::json::object{{"name", info.name},
+                                           {"names", std::move(names)},
+                                           {"key", tls::describe(info.type)},
+                                           {"not_after", config::format_rfc3339(not_after)}});
+    }
+    return boost::json::serialize(boost::json::object{{"certificates", std::move(list)}});
+}
+
+} // namespace
+
+admin_response storkd::reload_certificates(const config::storkd_config& c)
+{
+    admin_response response;
+    if (!ticket_keys_ || !c.tls) {
+        response.status = 409;
+        response.body = R"json({"error":"storkd serves no TLS (listen.https is empty)"})json";
+        return response;
+    }
+    auto loaded = load_certificates(c);
+    if (auto* errors = std::get_if<std::vector<tls::load_error>>(&loaded)) {
+        ++certificate_reloads_failed_;
+        boost::json::array list;
+        for (const auto& e : *errors) {
+            log_error("certificates: reload refused, the running certificates stay: " + tls::to_string(e));
+            list.push_back(boost::json::object{{"file", e.file.string()}, {"error", e.why}});
+        }
+        response.status = 422;
+        response.body = boost::json::serialize(boost::json::object{
+            {"error", "the certificates were not reloaded: " + tls::to_string(errors->front())},
+            {"errors", std::move(list)}});
+        return response;
+    }
+    certificates_ = std::get<std::shared_ptr<const tls::certificate_set>>(std::move(loaded));
+    workers_.publish(certificates_);
+    log_notice("certificates: " + std::to_string(certificates_->describe().size()) + " loaded from " +
+               c.tls->certificates.string());
+    response.body = describe_certificates(*certificates_);
+    return response;
+}
+
+// Session ticket keys: a new one every 12 h, the previous one still accepted (so a
+// ticket resumes for 12 to 24 h).
+void storkd::schedule_ticket_rotation()
+{
+    ticket_timer_.expires_after(std::chrono::hours{12});
+    ticket_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) {
+            ticket_keys_->rotate();
+            schedule_ticket_rotation();
+        }
+    });
 }
 
 void storkd::open_rules()
@@ -183,7 +294,19 @@ void storkd::reload()
         auto next = config::load_storkd_config(running->source);
         warn_about_restart_only_changes(*running, next);
         rules_api_->set_default_ttl(next.rules.default_ttl);
-        workers_.publish(dataplane_settings::from(next));
+        std::shared_ptr<SSL_CTX> upstream_tls;
+        try {
+            upstream_tls = make_upstream_tls(next);
+        } catch (const std::exception& e) {
+            // The file passed the configuration check a moment ago; keep the running CA set.
+            log_error(std::string{"reload: "} + e.what() + "; the running upstream CA bundle stays");
+            upstream_tls = current_upstream_tls_;
+        }
+        current_upstream_tls_ = upstream_tls;
+        workers_.publish(dataplane_settings::from(next, std::move(upstream_tls)));
+        if (certificates_ && next.tls) {
+            (void)reload_certificates(next);
+        }
         if (access_log_) {
             if (next.access_log.where != running->access_log.where || next.access_log.path != running->access_log.path) {
                 log_warning("reload: access_log changed; restart storkd to apply");
@@ -214,6 +337,7 @@ void storkd::stop()
     boost::system::error_code ignored;
     signals_.cancel(ignored);
     rebuild_timer_.cancel();
+    ticket_timer_.cancel();
     if (admin_) {
         admin_->stop();
     }
@@ -229,7 +353,17 @@ admin_response storkd::on_admin_request(const admin_request& request)
 {
     const auto cfg = config_.load();
     const admin_context context{cfg->admin.token, serving_, [this] { return render_metrics(); },
-                                [this](const admin_request& r) -> std::optional<admin_response> {
+                                [this, cfg](const admin_request& r) -> std::optional<admin_response> {
+                                    if (r.target == "/v1/certificates/reload") {
+                                        if (r.method != "POST") {
+                                            admin_response wrong;
+                                            wrong.status = 405;
+                                            wrong.headers.emplace_back("Allow", "POST");
+                                            wrong.body = R"({"error":"use POST"})";
+                                            return wrong;
+                                        }
+                                        return reload_certificates(*cfg);
+                                    }
                                     return rules_api_->handle(routing::api_request{r.method, r.target, r.body});
                                 }};
     return handle_admin_request(request, context);
@@ -289,7 +423,8 @@ void storkd::render_dataplane_metrics(prometheus_text& m) const
     constexpr std::array<const char*, 5> classes{"1xx", "2xx", "3xx", "4xx", "5xx"};
     std::array<std::array<double, 5>, static_cast<std::size_t>(route_kind::count)> requests{};
     double accepted = 0, active = 0, opened = 0, reused = 0, pooled = 0, refused = 0, timeouts = 0, resolve = 0,
-           other = 0, response_timeouts = 0, bytes_in = 0, bytes_out = 0, tunnels = 0;
+           other = 0, response_timeouts = 0, bytes_in = 0, bytes_out = 0, tunnels = 0, handshakes = 0, resumed = 0,
+           handshake_failures = 0, upstream_tls_failures = 0, upstream_tls_resumed = 0, passthrough = 0;
     const auto get = [](const dataplane_counters::counter& c) {
         return static_cast<double>(c.load(std::memory_order_relaxed));
     };
@@ -312,6 +447,12 @@ void storkd::render_dataplane_metrics(prometheus_text& m) const
         bytes_in += get(c.bytes_in);
         bytes_out += get(c.bytes_out);
         tunnels += get(c.tunnels_active);
+        handshakes += get(c.tls_handshakes);
+        resumed += get(c.tls_resumed);
+        handshake_failures += get(c.tls_handshake_failures);
+        upstream_tls_failures += get(c.upstream_tls_failures);
+        upstream_tls_resumed += get(c.upstream_tls_resumed);
+        passthrough += get(c.passthrough_connections);
     });
     m.family("stork_http_requests_total", "counter",
              "Requests answered, by how they were routed (mode) and the class of the status sent.");
@@ -345,7 +486,19 @@ void storkd::render_dataplane_metrics(prometheus_text& m) const
     m.sample("stork_upstream_errors_total", {{"kind", "connect_timeout"}}, timeouts);
     m.sample("stork_upstream_errors_total", {{"kind", "resolve"}}, resolve);
     m.sample("stork_upstream_errors_total", {{"kind", "response_timeout"}}, response_timeouts);
+    m.sample("stork_upstream_errors_total", {{"kind", "tls"}}, upstream_tls_failures);
     m.sample("stork_upstream_errors_total", {{"kind", "other"}}, other);
+    m.family("stork_upstream_tls_resumed_total", "counter", "TLS handshakes towards upstreams that resumed a session.");
+    m.sample("stork_upstream_tls_resumed_total", upstream_tls_resumed);
+    m.family("stork_tls_handshakes_total", "counter", "TLS handshakes with clients, by outcome.");
+    m.sample("stork_tls_handshakes_total", {{"result", "full"}}, handshakes - resumed);
+    m.sample("stork_tls_handshakes_total", {{"result", "resumed"}}, resumed);
+    m.sample("stork_tls_handshakes_total", {{"result", "failed"}}, handshake_failures);
+    m.family("stork_passthrough_connections_total", "counter", "TLS connections relayed by SNI without decrypting.");
+    m.sample("stork_passthrough_connections_total", passthrough);
+    m.family("stork_certificate_reloads_failed_total", "counter",
+             "Certificate reloads refused (the running certificates stayed).");
+    m.sample("stork_certificate_reloads_failed_total", static_cast<double>(certificate_reloads_failed_));
     if (access_log_) {
         m.family("stork_access_log_write_errors_total", "counter", "Access log writes that failed (lines lost).");
         m.sample("stork_access_log_write_errors_total", static_cast<double>(access_log_->write_errors()));

@@ -6,6 +6,8 @@
 #include "routing/rule_registry.hpp"
 #include "routing/rules_api.hpp"
 #include "proxy/worker_pool.hpp"
+#include "tls/certificate_set.hpp"
+#include "tls/ticket_keys.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 
@@ -52,6 +54,14 @@ private:
     void reload();
     void stop();
     void start_dataplane();
+    // tls.certificates, loaded into a new set: the set, or the errors (each naming its file).
+    tls::certificate_set::load_result load_certificates(const config::storkd_config& c);
+    // Loads and publishes the certificates: on failure logs the errors and keeps the
+    // running set. Returns the outcome for POST /v1/certificates/reload.
+    admin_response reload_certificates(const config::storkd_config& c);
+    // The upstream TLS client context for `c` (throws std::runtime_error naming the file).
+    static std::shared_ptr<SSL_CTX> make_upstream_tls(const config::storkd_config& c);
+    void schedule_ticket_rotation();
     std::string render_metrics() const;
     void render_dataplane_metrics(prometheus_text& m) const;
     admin_response on_admin_request(const admin_request& request);
@@ -73,6 +83,14 @@ private:
     // The data plane: where it listens, the access log all workers write to, and what
     // keeps the control loop alive while the workers drain.
     std::vector<boost::asio::ip::tcp::endpoint> http_bound_;
+    std::vector<boost::asio::ip::tcp::endpoint> https_bound_;
+    // Session ticket keys of every certificate set (rotated every 12 h), and the set
+    // the workers serve now.
+    std::unique_ptr<tls::ticket_keys> ticket_keys_;
+    std::shared_ptr<const tls::certificate_set> certificates_;
+    boost::asio::steady_timer ticket_timer_{control_};
+    std::uint64_t certificate_reloads_failed_ = 0;
+    std::shared_ptr<SSL_CTX> current_upstream_tls_;
     std::shared_ptr<access_log_sink> access_log_;
     std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> draining_;
     bool rebuild_pending_ = false;

@@ -80,6 +80,29 @@ void upstream_pool::watch_idle()
 void upstream_pool::watch(const ptr& c)
 {
     c->watched = true;
+    if (c->ssl) {
+        // TLS: a record may arrive that is not data (a TLS 1.3 NewSessionTicket or
+        // KeyUpdate); OpenSSL reads it and the connection stays usable. Only data nobody
+        // asked for, a close or an error make it unusable.
+        c->socket.async_wait(boost::asio::ip::tcp::socket::wait_read,
+                             [this, c, generation = c->watch](const boost::system::error_code& ec) {
+                                 if (ec == boost::asio::error::operation_aborted || !c->pooled ||
+                                     c->watch != generation) {
+                                     return;
+                                 }
+                                 char byte = 0;
+                                 std::size_t n = 0;
+                                 const int ret = SSL_peek_ex(c->ssl.get(), &byte, 1, &n);
+                                 if (ret != 1 && SSL_get_error(c->ssl.get(), ret) == SSL_ERROR_WANT_READ) {
+                                     ERR_clear_error();
+                                     watch(c);
+                                     return;
+                                 }
+                                 ERR_clear_error();
+                                 remove(c);
+                             });
+        return;
+    }
     c->socket.async_read_some(boost::asio::buffer(&c->probe, 1),
                               [this, c, generation = c->watch](const boost::system::error_code& ec, std::size_t) {
                                   // Cancelled because it was taken (or the pool is going): not ours any more.

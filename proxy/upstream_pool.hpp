@@ -1,5 +1,7 @@
 #pragma once
 
+#include "tls/openssl_handles.hpp"
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 
@@ -26,8 +28,8 @@ struct upstream_key_hash {
     std::size_t operator()(const upstream_key& k) const noexcept;
 };
 
-// One connection to an upstream. Plaintext today; issue 5 adds the TLS stream beside the
-// socket, behind the same key.
+// One connection to an upstream: a socket, and for TLS the SSL that OpenSSL runs on it
+// (proxy/tls_io.hpp).
 struct upstream_connection {
     explicit upstream_connection(boost::asio::any_io_executor ex, upstream_key k)
         : socket{std::move(ex)}, key{std::move(k)}
@@ -35,12 +37,14 @@ struct upstream_connection {
     }
 
     boost::asio::ip::tcp::socket socket;
+    tls::ssl_ptr ssl;              // TLS upstreams only
     upstream_key key;
     std::chrono::steady_clock::time_point idle_since{};
     std::uint64_t exchanges = 0;   // responses read on it
     std::uint64_t watch = 0;       // generation of the idle watch; bumped when taken
     bool pooled = false;
     bool watched = false;          // the idle watch's read is pending
+    bool session_saved = false;    // TLS: its session was kept for resumption
     char probe = 0;                // the idle watch reads into this
 };
 

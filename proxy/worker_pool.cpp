@@ -79,13 +79,23 @@ tcp::acceptor bind_listener(asio::io_context& io, const tcp::endpoint& at, const
 
 std::vector<tcp::endpoint> worker_pool::listen_http(const std::vector<config::endpoint>& addresses)
 {
+    return listen(addresses, false);
+}
+
+std::vector<tcp::endpoint> worker_pool::listen_https(const std::vector<config::endpoint>& addresses)
+{
+    return listen(addresses, true);
+}
+
+std::vector<tcp::endpoint> worker_pool::listen(const std::vector<config::endpoint>& addresses, bool tls)
+{
     std::vector<tcp::endpoint> bound;
     for (const auto& named : addresses) {
         tcp::endpoint at{asio::ip::make_address(named.host), named.port};
         for (auto& w : workers_) {
-            w->acceptors.push_back(bind_listener(w->io, at, named));
+            w->listeners.push_back({bind_listener(w->io, at, named), tls});
             // Port 0: the first worker's port is where the others join it.
-            at = w->acceptors.back().local_endpoint();
+            at = w->listeners.back().acceptor.local_endpoint();
         }
         bound.push_back(at);
     }
@@ -97,7 +107,7 @@ void worker_pool::start()
     for (unsigned i = 0; i < workers_.size(); ++i) {
         worker& w = *workers_[i];
         if (w.dp) {
-            asio::post(w.io, [&w] { w.dp->start(std::move(w.acceptors)); });
+            asio::post(w.io, [&w] { w.dp->start(std::move(w.listeners)); });
         }
         w.thread = std::thread{[&w, i] {
             const std::string name = "storkd-w" + std::to_string(i);
@@ -152,6 +162,17 @@ void worker_pool::publish(std::shared_ptr<const dataplane_settings> s)
         asio::post(w->io, [w = w.get(), s] {
             if (w->dp) {
                 w->dp->settings = s;
+            }
+        });
+    }
+}
+
+void worker_pool::publish(std::shared_ptr<const tls::certificate_set> c)
+{
+    for (auto& w : workers_) {
+        asio::post(w->io, [w = w.get(), c] {
+            if (w->dp) {
+                w->dp->certificates = c;
             }
         });
     }

@@ -34,6 +34,7 @@ public:
     // naming the address when one cannot be bound.
     void open_dataplane(std::shared_ptr<const dataplane_settings> settings, std::shared_ptr<access_log_sink> log);
     std::vector<boost::asio::ip::tcp::endpoint> listen_http(const std::vector<config::endpoint>& addresses);
+    std::vector<boost::asio::ip::tcp::endpoint> listen_https(const std::vector<config::endpoint>& addresses);
 
     void start();
     // Lets each worker finish what it is doing and return from run(), then joins.
@@ -49,6 +50,7 @@ public:
     // freed by the last worker that lets go of it.
     void publish(std::shared_ptr<const routing::table> t);
     void publish(std::shared_ptr<const dataplane_settings> s);
+    void publish(std::shared_ptr<const tls::certificate_set> c);
 
     // The table a worker routes with; only from that worker's thread.
     const routing::table& table_of(unsigned index) const { return *workers_[index]->dp->table; }
@@ -76,9 +78,11 @@ private:
         boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard{io.get_executor()};
         std::thread thread;
         std::unique_ptr<dataplane_worker> dp;
-        std::vector<boost::asio::ip::tcp::acceptor> acceptors;
+        std::vector<dataplane_worker::listener> listeners;
         std::atomic<std::uint64_t> table_generation{0}; // written by the worker, read by metrics
     };
+    std::vector<boost::asio::ip::tcp::endpoint> listen(const std::vector<config::endpoint>& addresses, bool tls);
+
     std::vector<std::unique_ptr<worker>> workers_;
 };
 

@@ -56,6 +56,7 @@ void table::build(const Range& rules, Get get)
         v.proxy_protocol = r.proxy_protocol;
         v.redirect_code = r.redirect_code;
         v.expires_at = r.expires_at;
+        passthrough_ += v.mode == rule_mode::passthrough ? 1 : 0;
         const auto position = static_cast<std::uint32_t>(rules_.size());
         rules_.push_back(v);
         if (v.host.starts_with("*.")) {

@@ -57,6 +57,9 @@ public:
     match_result match(std::string_view host, time_point now) const noexcept;
 
     std::size_t size() const noexcept { return rules_.size(); }
+    // Rules in passthrough mode: a TLS listener reads the ClientHello's SNI before the
+    // handshake only when there is one (or a fallback.https).
+    std::size_t passthrough_rules() const noexcept { return passthrough_; }
     std::uint64_t generation() const noexcept { return generation_; }
     // Bytes held by the table (storage, rule views, hash maps), for metrics and benchmarks.
     std::size_t memory_bytes() const noexcept;
@@ -77,6 +80,7 @@ private:
     index exact_;
     index wildcard_;
     std::uint64_t generation_ = 0;
+    std::size_t passthrough_ = 0;
 };
 
 } // namespace stork::routing

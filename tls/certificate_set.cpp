@@ -83,9 +83,9 @@ ssl_ctx_ptr new_server_context()
     }
     // Idle connections give their read and write buffers back (10k idle connections at
     // ≤ 16 KiB each, tls-design.md "Order of work").
-    SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     // Client-initiated renegotiation is a CPU amplifier and nothing here needs it.
-    SSL_CTX_set_options(ctx.get(), SSL_OP_NO_RENEGOTIATION);
+    SSL_CTX_set_options(ctx.get(), SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
     SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_SERVER);
     return ctx;
 }
@@ -113,12 +113,16 @@ bool add_certificate(SSL_CTX* ctx, const certificate_pair& pair)
 class certificate_set_builder {
 public:
     static certificate_set::load_result build(std::vector<certificate_pair> pairs, std::string_view default_name,
-                                              std::vector<load_error> errors)
+                                              std::vector<load_error> errors, const certificate_set::options& o)
     {
         std::shared_ptr<certificate_set> set{new certificate_set};
+        set->offer_h2_ = o.offer_h2;
         const auto members = group(pairs, errors);
         for (std::size_t i = 0; i < members.size(); ++i) {
             set->identities_.push_back({pairs[members[i].front()].sans, make_context(pairs, members[i], errors)});
+            if (auto* ctx = set->identities_.back().ctx.get()) {
+                serve_with(ctx, *set, o);
+            }
         }
         if (!errors.empty()) {
             return errors;
@@ -173,6 +177,24 @@ private:
         return ctx;
     }
 
+    // What every context of the set shares: SNI selection, ALPN, resumption.
+    static void serve_with(SSL_CTX* ctx, certificate_set& set, const certificate_set::options& o)
+    {
+        SSL_CTX_set_client_hello_cb(ctx, &certificate_set::on_client_hello, &set);
+        SSL_CTX_set_alpn_select_cb(ctx, &certificate_set::on_alpn, &set);
+        // One session-id context for all, so a session resumes whichever identity served it
+        // (OpenSSL refuses a session from another context id).
+        static constexpr unsigned char sid[] = "stork";
+        SSL_CTX_set_session_id_context(ctx, sid, sizeof sid - 1);
+        // One TLS 1.3 ticket per handshake (OpenSSL sends two by default): a client resumes
+        // one connection with one ticket, and each ticket costs an encryption.
+        SSL_CTX_set_num_tickets(ctx, 1);
+        SSL_CTX_set_timeout(ctx, 12 * 3600);
+        if (o.tickets != nullptr) {
+            o.tickets->install(ctx);
+        }
+    }
+
     // Names -> identity; emplace keeps the first identity that claims a name.
     static void index(certificate_set& set)
     {
@@ -205,6 +227,12 @@ private:
 
 certificate_set::load_result certificate_set::load(const std::filesystem::path& dir, std::string_view default_name)
 {
+    return load(dir, default_name, options{});
+}
+
+certificate_set::load_result certificate_set::load(const std::filesystem::path& dir, std::string_view default_name,
+                                                   const options& o)
+{
     std::vector<load_error> errors;
     const auto found = scan_folder(dir, errors);
     if (!errors.empty()) {
@@ -215,7 +243,81 @@ certificate_set::load_result certificate_set::load(const std::filesystem::path& 
         errors.push_back({dir / (std::string{default_name} + ".crt"),
                           "tls.default is \"" + std::string{default_name} + "\" but the folder has no such pair"});
     }
-    return certificate_set_builder::build(std::move(pairs), default_name, std::move(errors));
+    return certificate_set_builder::build(std::move(pairs), default_name, std::move(errors), o);
+}
+
+namespace {
+
+// The host_name of a server_name extension's body (RFC 6066 §3), or empty.
+std::string_view server_name_of(const unsigned char* p, std::size_t n) noexcept
+{
+    if (n < 2 || static_cast<std::size_t>(p[0] << 8 | p[1]) != n - 2) {
+        return {};
+    }
+    p += 2;
+    n -= 2;
+    while (n >= 3) {
+        const std::size_t len = static_cast<std::size_t>(p[1] << 8 | p[2]);
+        if (len > n - 3) {
+            return {};
+        }
+        if (p[0] == 0) { // host_name
+            return {reinterpret_cast<const char*>(p + 3), len};
+        }
+        p += 3 + len;
+        n -= 3 + len;
+    }
+    return {};
+}
+
+} // namespace
+
+// Runs before OpenSSL has chosen a certificate: the SNI picks the identity, whose context
+// the handshake continues with (its certificates, ECDSA or RSA by the client's algorithms).
+int certificate_set::on_client_hello(SSL* ssl, int*, void* arg)
+{
+    const auto* set = static_cast<const certificate_set*>(arg);
+    const unsigned char* ext = nullptr;
+    std::size_t len = 0;
+    std::string_view sni;
+    if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext, &len) == 1) {
+        sni = server_name_of(ext, len);
+    }
+    SSL_CTX* ctx = set->select(sni);
+    if (ctx != SSL_get_SSL_CTX(ssl) && SSL_set_SSL_CTX(ssl, ctx) == nullptr) {
+        return SSL_CLIENT_HELLO_ERROR;
+    }
+    return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+int certificate_set::on_alpn(SSL*, const unsigned char** out, unsigned char* out_len, const unsigned char* in,
+                             unsigned int in_len, void* arg)
+{
+    const auto* set = static_cast<const certificate_set*>(arg);
+    static constexpr unsigned char h2_first[] = "\x02h2\x08http/1.1";
+    static constexpr unsigned char h1_only[] = "\x08http/1.1";
+    const unsigned char* ours = set->offer_h2_ ? h2_first : h1_only;
+    const unsigned ours_len = set->offer_h2_ ? sizeof h2_first - 1 : sizeof h1_only - 1;
+    unsigned char* chosen = nullptr;
+    if (SSL_select_next_proto(&chosen, out_len, ours, ours_len, in, in_len) != OPENSSL_NPN_NEGOTIATED) {
+        return SSL_TLSEXT_ERR_NOACK; // nothing in common: no ALPN, HTTP/1.1 by default
+    }
+    *out = chosen;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+bool certificate_set::names(std::string_view sni) const noexcept
+{
+    routing::host_buffer buffer;
+    const auto host = routing::normalise_host(sni, routing::host_kind::request, buffer);
+    if (!host) {
+        return false;
+    }
+    if (exact_.find(host.name) != exact_.end()) {
+        return true;
+    }
+    const auto dot = host.name.find('.');
+    return dot != std::string_view::npos && wildcard_.find(host.name.substr(dot + 1)) != wildcard_.end();
 }
 
 SSL_CTX* certificate_set::select(std::string_view sni) const noexcept

@@ -3,6 +3,7 @@
 #include "tls/certificate_pair.hpp"
 #include "tls/load_error.hpp"
 #include "tls/openssl_handles.hpp"
+#include "tls/ticket_keys.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -43,9 +44,26 @@ public:
 
     using load_result = std::variant<std::shared_ptr<const certificate_set>, std::vector<load_error>>;
 
+    // How the contexts serve handshakes.
+    struct options {
+        bool offer_h2 = false;            // ALPN: "h2" when the client offers it, else "http/1.1"
+        ticket_keys* tickets = nullptr;   // session ticket keys shared across reloads (outlive the set)
+    };
+
     // Every NAME.crt + NAME.key pair of `dir`; `default_name` is the NAME served when SNI
     // is absent or matches nothing. Either the whole set, or every error found.
     static load_result load(const std::filesystem::path& dir, std::string_view default_name);
+    static load_result load(const std::filesystem::path& dir, std::string_view default_name, const options& o);
+
+    // The context a server SSL starts from: the default identity's. Its client-hello
+    // callback moves the handshake to select()'s context; it also holds the session cache
+    // (OpenSSL keeps resumption on the context an SSL was created from). The set must
+    // outlive every handshake started from it (a connection keeps the set's shared_ptr).
+    SSL_CTX* initial_context() const noexcept { return identities_[default_].ctx.get(); }
+
+    // Whether a certificate of the set names `sni` (exact or wildcard), the default aside:
+    // an SNI nothing covers goes to fallback.https when one is set (issue 5 §5).
+    bool names(std::string_view sni) const noexcept;
 
     // The context to continue a handshake with, for the SNI the client sent (raw, as in
     // the ClientHello). Never null. Allocation-free.
@@ -74,6 +92,11 @@ private:
     name_index wildcard_; // "*.example.com" stored as "example.com"
     std::size_t default_ = 0;
     std::vector<info> infos_;
+    bool offer_h2_ = false;
+
+    static int on_client_hello(SSL* ssl, int* alert, void* arg);
+    static int on_alpn(SSL* ssl, const unsigned char** out, unsigned char* out_len, const unsigned char* in,
+                       unsigned int in_len, void* arg);
 
     friend class certificate_set_builder;
 };

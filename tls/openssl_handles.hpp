@@ -25,11 +25,19 @@ struct pkey_deleter {
 struct bio_deleter {
     void operator()(BIO* p) const noexcept { BIO_free(p); }
 };
+struct ssl_deleter {
+    void operator()(SSL* p) const noexcept { SSL_free(p); }
+};
+struct ssl_session_deleter {
+    void operator()(SSL_SESSION* p) const noexcept { SSL_SESSION_free(p); }
+};
 
 using ssl_ctx_ptr = std::unique_ptr<SSL_CTX, ssl_ctx_deleter>;
 using x509_ptr = std::unique_ptr<X509, x509_deleter>;
 using pkey_ptr = std::unique_ptr<EVP_PKEY, pkey_deleter>;
 using bio_ptr = std::unique_ptr<BIO, bio_deleter>;
+using ssl_ptr = std::unique_ptr<SSL, ssl_deleter>;
+using ssl_session_ptr = std::unique_ptr<SSL_SESSION, ssl_session_deleter>;
 
 // The reason of the oldest error on this thread's OpenSSL queue, which is then emptied:
 // errors must not leak into the next call (or into a later handshake on this thread).
