@@ -5,6 +5,7 @@
 #include "tests/support/http_client.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/test_certs.hpp"
+#include "tests/support/tls_client.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -416,6 +417,19 @@ TEST(origin_process, tls_listener_picks_the_certificate_by_sni_and_reports_it)
     const origin_stats stats = origin.stats();
     EXPECT_EQ(stats.tls_connections_accepted, 4U);
     EXPECT_EQ(stats.sni, (std::vector<std::string>{"x.w.example.com", "a.example.com", "y.w.example.com", ""}));
+
+    // tls_keepalive: two requests on one verified connection.
+    tls_keepalive keep{origin.https_port(), "a.example.com", ca.certificate()};
+    ASSERT_TRUE(keep.ok()) << keep.error();
+    EXPECT_EQ(keep.peer_serial(), a.serial);
+    const auto first = keep.get("a.example.com", "/echo");
+    EXPECT_EQ(first.first, 200U) << keep.error();
+    EXPECT_NE(first.second.find("\"connection_id\""), std::string::npos) << first.second;
+    EXPECT_EQ(keep.get("a.example.com", "/bytes/100000?chunked=1").first, 200U) << keep.error();
+    EXPECT_EQ(keep.get("a.example.com", "/").first, 200U) << keep.error();
+    EXPECT_EQ(origin.stats().tls_connections_accepted, 5U);
+    tls_keepalive wrong_name{origin.https_port(), "b.example.com", ca.certificate()};
+    EXPECT_FALSE(wrong_name.ok()) << "the certificate for a.example.com verified for b.example.com";
 
     const http_reply plain = http_request(origin.http_port(), "GET", "/");
     EXPECT_EQ(plain.status, 200U);
