@@ -20,6 +20,7 @@ Prints one JSON object on stdout:
   probe_acked               after its malformed sequence the client sends a PING of its own;
                             true when the server acknowledged it (the connection still works)
   status                    the :status of stream 1's response, when one came (scenario valid)
+  stream_1_ended            whether stream 1's response ended (END_STREAM)
   closed, close_reason      whether the server ended the connection: "eof", "reset", "tls: ..."
                             ("timeout" when it was still open at the deadline)
   send_error                set when the server closed while we were still sending
@@ -81,7 +82,7 @@ class client:
         self.report = {
             "scenario": args.scenario, "alpn": None, "goaway": None, "rst_stream": [], "rst_stream_count": 0,
             "frames": {}, "ping_acks": 0, "probe_acked": False, "status": None, "closed": False,
-            "close_reason": None, "send_error": None, "error": None,
+            "close_reason": None, "send_error": None, "error": None, "stream_1_ended": False,
         }
 
     # --- the connection ---------------------------------------------------------------------
@@ -159,6 +160,8 @@ class client:
     def on_frame(self, kind, flags, stream_id, payload):
         name = FRAME_NAMES[kind] if kind < len(FRAME_NAMES) else "0x%x" % kind
         self.report["frames"][name] = self.report["frames"].get(name, 0) + 1
+        if stream_id == 1 and kind in (HEADERS, DATA) and flags & END_STREAM:
+            self.report["stream_1_ended"] = True
         if kind == SETTINGS and not flags & ACK:
             self.send(frame(SETTINGS, ACK, 0))
         elif kind == PING and flags & ACK:
@@ -219,7 +222,7 @@ class client:
     def valid(self):
         self.start()
         self.send(self.request_headers(1))
-        self.read_frames(lambda: self.report["status"] is not None and "DATA" in self.report["frames"])
+        self.read_frames(lambda: self.report["stream_1_ended"] or self.report["rst_stream_count"] > 0)
         self.probe_then_read()
 
     def bad_preface(self):
