@@ -9,6 +9,15 @@ runs on a second port.
 Run it with Debian's /usr/bin/python3 (python3-websockets 10.4). It binds 127.0.0.1 port 0
 twice and prints one line, `READY http=<port> ws=<port>`, once both listen.
 
+With `--tls-cert NAME CRT KEY` (repeatable) a third listener serves the same endpoints over
+TLS (ALPN http/1.1 only), and the READY line ends with ` https=<port>`. The certificate is
+chosen by the SNI the client sent (ssl.SSLContext.sni_callback, one context per NAME; NAME
+is a host name or `*.parent` for one label); the first NAME is served when SNI is absent or
+matches nothing. On TLS connections every response carries `X-Origin-Sni: <sni>` (`(none)`
+when the client sent none), /echo adds "tls" and "sni", and /stats counts TLS connections and
+lists every SNI received, failed handshakes included (issue 5 §6: storkd's upstream TLS
+must send the Host it forwards as SNI).
+
 Endpoints (query strings allowed on all of them; see tests/support/origin_instance.hpp):
   /stats                counters, as JSON (see `stats` below for what they count)
   /echo                 the request as JSON: method, target, version, headers in order,
@@ -25,12 +34,14 @@ Endpoints (query strings allowed on all of them; see tests/support/origin_instan
 Every response carries X-Connection-Id.
 """
 
+import argparse
 import asyncio
 import hashlib
 import http
 import json
 import signal
 import socket
+import ssl
 import struct
 import sys
 import traceback
@@ -66,12 +77,16 @@ class stats:
         self.control_accepted = 0
         self.control_open = 0
         self.requests = 0
+        self.tls_accepted = 0  # TLS connections whose handshake succeeded
+        self.sni = []  # the SNI of every ClientHello, in order ("" for none)
 
     def as_json(self):
         return {
             "connections_accepted": self.accepted - self.control_accepted,
             "connections_open": self.open - self.control_open,
             "requests": self.requests,
+            "tls_connections_accepted": self.tls_accepted,
+            "sni": self.sni,
         }
 
 
@@ -114,6 +129,8 @@ class connection:
         self.body_left = 0  # Content-Length body bytes not read yet
         self.chunked = False  # the body is chunked and its last chunk was not read yet
         self.continue_pending = False  # Expect: 100-continue, 100 not sent yet
+        self.tls = False
+        self.sni = None  # on TLS connections: the SNI received, None when there was none
 
     # --- reading ------------------------------------------------------------------------
 
@@ -219,6 +236,8 @@ class connection:
         lines = ["HTTP/1.1 %d %s" % (status, reason)]
         lines += ["%s: %s" % (n, v) for n, v in headers]
         lines.append("X-Connection-Id: %d" % self.id)
+        if self.tls:
+            lines.append("X-Origin-Sni: %s" % (self.sni if self.sni is not None else "(none)"))
         if close:
             lines.append("Connection: close")
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
@@ -271,6 +290,8 @@ async def on_echo(conn, req, close):
         "body_bytes": size,
         "body_sha256": digest,
         "connection_id": conn.id,
+        "tls": conn.tls,
+        "sni": conn.sni,
     })
     await conn.respond(req, 200, body, headers, close)
     return close
@@ -427,6 +448,11 @@ async def on_connection(reader, writer):
     global NEXT_CONNECTION_ID
     conn = connection(reader, writer, NEXT_CONNECTION_ID)
     NEXT_CONNECTION_ID += 1
+    ssl_object = writer.get_extra_info("ssl_object")
+    if ssl_object is not None:
+        conn.tls = True
+        conn.sni = getattr(ssl_object, "stork_sni", None)
+        STATS.tls_accepted += 1
     STATS.accepted += 1
     STATS.open += 1
     try:
@@ -461,7 +487,55 @@ async def ws_echo(websocket):
         await websocket.send(message)
 
 
+def name_covers(name, host):
+    """Whether certificate NAME covers host: exact, or `*.parent` for exactly one label."""
+    host = host.lower().rstrip(".")
+    name = name.lower()
+    if name.startswith("*."):
+        label, dot, parent = host.partition(".")
+        return bool(label) and dot == "." and parent == name[2:]
+    return host == name
+
+
+def tls_context(certs):
+    """The listener's context: certificates chosen by SNI, the first one by default.
+
+    One SSLContext per NAME; the SNI callback moves the handshake to the one that covers the
+    name and records what the client sent on the SSLObject, where on_connection finds it.
+    """
+    contexts = []
+    for name, crt, key in certs:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(crt, key)
+        ctx.set_alpn_protocols(["http/1.1"])
+        contexts.append((name, ctx))
+
+    def on_sni(ssl_object, server_name, initial):
+        ssl_object.stork_sni = server_name
+        STATS.sni.append(server_name or "")
+        if server_name:
+            for name, ctx in contexts:
+                if name_covers(name, server_name):
+                    if ctx is not initial:
+                        ssl_object.context = ctx
+                    break
+        return None
+
+    listener = contexts[0][1]
+    listener.sni_callback = on_sni
+    return listener
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description="the test origin of storkd's process tests")
+    parser.add_argument("--tls-cert", nargs=3, action="append", default=[], metavar=("NAME", "CRT", "KEY"),
+                        help="serve HTTPS too; NAME's certificate for SNI NAME (the first one by default)")
+    return parser.parse_args()
+
+
 async def main():
+    args = parse_args()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
@@ -471,13 +545,20 @@ async def main():
     ws_server = await websockets.serve(ws_echo, "127.0.0.1", 0)
     http_port = http_server.sockets[0].getsockname()[1]
     ws_port = ws_server.sockets[0].getsockname()[1]
-    print("READY http=%d ws=%d" % (http_port, ws_port), flush=True)
+    servers = [http_server, ws_server]
+    ready = "READY http=%d ws=%d" % (http_port, ws_port)
+    if args.tls_cert:
+        https_server = await asyncio.start_server(on_connection, "127.0.0.1", 0, limit=MAX_HEAD,
+                                                  ssl=tls_context(args.tls_cert), ssl_handshake_timeout=10)
+        servers.append(https_server)
+        ready += " https=%d" % https_server.sockets[0].getsockname()[1]
+    print(ready, flush=True)
 
     await stop.wait()
-    http_server.close()
-    ws_server.close()
-    await http_server.wait_closed()
-    await ws_server.wait_closed()
+    for server in servers:
+        server.close()
+    for server in servers:
+        await server.wait_closed()
 
 
 if __name__ == "__main__":

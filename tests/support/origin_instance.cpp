@@ -29,8 +29,9 @@ namespace {
 
 constexpr auto poll_interval = std::chrono::milliseconds{10};
 
-// "READY http=<port> ws=<port>\n" once the whole line is there.
-bool parse_ready(const std::string& out, std::uint16_t& http, std::uint16_t& ws)
+// "READY http=<port> ws=<port>[ https=<port>]\n" once the whole line is there; `https` is
+// required when `tls`.
+bool parse_ready(const std::string& out, bool tls, std::uint16_t& http, std::uint16_t& ws, std::uint16_t& https)
 {
     const auto begin = out.find("READY ");
     if (begin == std::string::npos || out.find('\n', begin) == std::string::npos) {
@@ -42,24 +43,44 @@ bool parse_ready(const std::string& out, std::uint16_t& http, std::uint16_t& ws)
         w > 65535) {
         return false;
     }
+    if (tls) {
+        const auto at = out.find(" https=", begin);
+        unsigned s = 0;
+        if (at == std::string::npos || std::sscanf(out.c_str() + at, " https=%u", &s) != 1 || s == 0 || s > 65535) {
+            return false;
+        }
+        https = static_cast<std::uint16_t>(s);
+    }
     http = static_cast<std::uint16_t>(h);
     ws = static_cast<std::uint16_t>(w);
     return true;
 }
 
+std::vector<std::string> origin_argv(const origin_options& o)
+{
+    std::vector<std::string> argv{python3(), support_script("origin.py").string()};
+    for (const auto& c : o.tls) {
+        argv.insert(argv.end(), {"--tls-cert", c.server_name, c.crt.string(), c.key.string()});
+    }
+    return argv;
+}
+
 } // namespace
 
-origin_instance::origin_instance()
-    : child_{{python3(), support_script("origin.py").string()}}
+origin_instance::origin_instance() : origin_instance{origin_options{}} {}
+
+origin_instance::origin_instance(const origin_options& options)
+    : child_{origin_argv(options)}
 {
     // The READY line is the origin's readiness signal: it is printed after both listeners
     // are bound. The child's stdout is a file, so it is polled, up to a deadline.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
-    while (!parse_ready(child_.out(), http_port_, ws_port_)) {
+    while (!parse_ready(child_.out(), !options.tls.empty(), http_port_, ws_port_, https_port_)) {
         if (child_.wait(std::chrono::milliseconds{0}) || std::chrono::steady_clock::now() >= deadline) {
             ADD_FAILURE() << "the origin did not become ready; stdout:\n" << child_.out() << "\nstderr:\n" << child_.err();
             http_port_ = 0;
             ws_port_ = 0;
+            https_port_ = 0;
             return;
         }
         std::this_thread::sleep_for(poll_interval);
@@ -90,6 +111,10 @@ origin_stats origin_instance::stats() const
     s.connections_accepted = o.at("connections_accepted").to_number<std::uint64_t>();
     s.connections_open = o.at("connections_open").to_number<std::uint64_t>();
     s.requests = o.at("requests").to_number<std::uint64_t>();
+    s.tls_connections_accepted = o.at("tls_connections_accepted").to_number<std::uint64_t>();
+    for (const auto& sni : o.at("sni").as_array()) {
+        s.sni.emplace_back(sni.as_string());
+    }
     return s;
 }
 

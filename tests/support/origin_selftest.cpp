@@ -4,6 +4,8 @@
 
 #include "tests/support/http_client.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/test_certs.hpp"
+#include "tests/support/tls_client.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -381,6 +383,57 @@ TEST(origin_process, sigterm_ends_it_cleanly)
     EXPECT_TRUE(status->exited());
     EXPECT_EQ(status->code, 0) << origin.process().err();
     EXPECT_EQ(origin.process().err(), "");
+}
+
+// The TLS listener (origin_options::tls): certificates by SNI, X-Origin-Sni, the SNI list in
+// /stats; the plaintext listener is unchanged (no X-Origin-Sni there).
+TEST(origin_process, tls_listener_picks_the_certificate_by_sni_and_reports_it)
+{
+    test_ca ca;
+    temp_dir certs;
+    const auto a = ca.issue(certs.path(), "a", {.sans = {"a.example.com"}});
+    const auto wild = ca.issue(certs.path(), "wild", {.sans = {"*.w.example.com"}, .key = key_kind::rsa_2048});
+    origin_instance origin{{.tls = {{"a.example.com", a.crt, a.key}, {"*.w.example.com", wild.crt, wild.key}}}};
+    ASSERT_NE(origin.https_port(), 0);
+    const std::string port = std::to_string(origin.https_port());
+
+    const run_result r = run({"/usr/bin/curl", "-sS", "-i", "--cacert", ca.certificate().string(), "--resolve",
+                              "x.w.example.com:" + port + ":127.0.0.1", "https://x.w.example.com:" + port + "/echo"});
+    ASSERT_EQ(r.status.code, 0) << r.err;
+    EXPECT_NE(r.out.find("X-Origin-Sni: x.w.example.com\r\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\"sni\": \"x.w.example.com\""), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\"tls\": true"), std::string::npos) << r.out;
+
+    const auto exact = fetch_served_certificate(origin.https_port(), "a.example.com");
+    ASSERT_TRUE(exact.ok) << exact.output;
+    EXPECT_EQ(exact.facts.serial, a.serial);
+    const auto by_wildcard = fetch_served_certificate(origin.https_port(), "y.w.example.com");
+    ASSERT_TRUE(by_wildcard.ok) << by_wildcard.output;
+    EXPECT_EQ(by_wildcard.facts.serial, wild.serial);
+    const auto without_sni = fetch_served_certificate(origin.https_port(), "");
+    ASSERT_TRUE(without_sni.ok) << without_sni.output;
+    EXPECT_EQ(without_sni.facts.serial, a.serial) << "the first certificate is the default";
+
+    const origin_stats stats = origin.stats();
+    EXPECT_EQ(stats.tls_connections_accepted, 4U);
+    EXPECT_EQ(stats.sni, (std::vector<std::string>{"x.w.example.com", "a.example.com", "y.w.example.com", ""}));
+
+    // tls_keepalive: two requests on one verified connection.
+    tls_keepalive keep{origin.https_port(), "a.example.com", ca.certificate()};
+    ASSERT_TRUE(keep.ok()) << keep.error();
+    EXPECT_EQ(keep.peer_serial(), a.serial);
+    const auto first = keep.get("a.example.com", "/echo");
+    EXPECT_EQ(first.first, 200U) << keep.error();
+    EXPECT_NE(first.second.find("\"connection_id\""), std::string::npos) << first.second;
+    EXPECT_EQ(keep.get("a.example.com", "/bytes/100000?chunked=1").first, 200U) << keep.error();
+    EXPECT_EQ(keep.get("a.example.com", "/").first, 200U) << keep.error();
+    EXPECT_EQ(origin.stats().tls_connections_accepted, 5U);
+    tls_keepalive wrong_name{origin.https_port(), "b.example.com", ca.certificate()};
+    EXPECT_FALSE(wrong_name.ok()) << "the certificate for a.example.com verified for b.example.com";
+
+    const http_reply plain = http_request(origin.http_port(), "GET", "/");
+    EXPECT_EQ(plain.status, 200U);
+    EXPECT_FALSE(plain.headers.contains("x-origin-sni"));
 }
 
 } // namespace

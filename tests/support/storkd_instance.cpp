@@ -6,6 +6,24 @@
 
 namespace stork::test {
 
+namespace {
+
+// The port of the first "ADDRESS:PORT" of a comma-separated list in `key`; 0 without one.
+std::uint16_t first_port(const notify_socket::message& m, const std::string& key)
+{
+    if (!m.contains(key)) {
+        return 0;
+    }
+    std::string first = m.at(key);
+    first = first.substr(0, first.find(','));
+    if (first.empty()) {
+        return 0;
+    }
+    return static_cast<std::uint16_t>(std::stoi(first.substr(first.rfind(':') + 1)));
+}
+
+} // namespace
+
 storkd_instance::storkd_instance(const std::filesystem::path& config)
     : child_{{binary("storkd").string(), "--config", config.string()}, {{"NOTIFY_SOCKET", notify_.path().string()}}}
 {
@@ -16,13 +34,8 @@ storkd_instance::storkd_instance(const std::filesystem::path& config)
     }
     const std::string admin = ready->at("STORK_ADMIN");
     admin_port_ = static_cast<std::uint16_t>(std::stoi(admin.substr(admin.rfind(':') + 1)));
-    if (ready->contains("STORK_HTTP")) {
-        std::string http = ready->at("STORK_HTTP");
-        http = http.substr(0, http.find(','));
-        if (!http.empty()) {
-            http_port_ = static_cast<std::uint16_t>(std::stoi(http.substr(http.rfind(':') + 1)));
-        }
-    }
+    http_port_ = first_port(*ready, "STORK_HTTP");
+    https_port_ = first_port(*ready, "STORK_HTTPS");
 }
 
 } // namespace stork::test

@@ -21,6 +21,9 @@ public:
     std::uint16_t admin_port() const noexcept { return admin_port_; }
     // The port of the first listen.http address (STORK_HTTP), 0 when there is none.
     std::uint16_t http_port() const noexcept { return http_port_; }
+    // The port of the first listen.https address (STORK_HTTPS, the same list of actual
+    // addresses as STORK_HTTP), 0 when storkd reported none.
+    std::uint16_t https_port() const noexcept { return https_port_; }
 
     child_process& process() noexcept { return child_; }
     notify_socket& notifications() noexcept { return notify_; }
@@ -30,6 +33,7 @@ private:
     child_process child_;
     std::uint16_t admin_port_ = 0;
     std::uint16_t http_port_ = 0;
+    std::uint16_t https_port_ = 0;
 };
 
 } // namespace stork::test
