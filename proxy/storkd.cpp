@@ -290,22 +290,45 @@ void storkd::reload()
     const auto running = config_.load();
     // systemd's reload protocol: RELOADING=1, then READY=1 when done, whatever the outcome.
     notify("RELOADING=1\nSTATUS=reloading " + running->source.string());
+    const auto refuse = [this](const std::string& why) {
+        ++reloads_failed_;
+        log_error("reload refused, the running configuration and certificates stay: " + why);
+        notify("READY=1\nSTATUS=serving; reload refused, see the log\nSTORK_RELOAD=failed");
+    };
     try {
         auto next = config::load_storkd_config(running->source);
-        warn_about_restart_only_changes(*running, next);
-        rules_api_->set_default_ttl(next.rules.default_ttl);
+        // Everything the new configuration needs is built before any of it is applied:
+        // a reload is all or nothing.
         std::shared_ptr<SSL_CTX> upstream_tls;
         try {
             upstream_tls = make_upstream_tls(next);
         } catch (const std::exception& e) {
-            // The file passed the configuration check a moment ago; keep the running CA set.
-            log_error(std::string{"reload: "} + e.what() + "; the running upstream CA bundle stays");
-            upstream_tls = current_upstream_tls_;
+            refuse(e.what());
+            return;
         }
+        std::shared_ptr<const tls::certificate_set> certificates;
+        if (certificates_ && next.tls) {
+            auto loaded = load_certificates(next);
+            if (auto* errors = std::get_if<std::vector<tls::load_error>>(&loaded)) {
+                ++certificate_reloads_failed_;
+                for (const auto& e : *errors) {
+                    log_error("certificates: " + tls::to_string(e));
+                }
+                refuse("tls.certificates has " + std::to_string(errors->size()) +
+                       (errors->size() == 1 ? " error" : " errors"));
+                return;
+            }
+            certificates = std::get<std::shared_ptr<const tls::certificate_set>>(std::move(loaded));
+        }
+        warn_about_restart_only_changes(*running, next);
+        rules_api_->set_default_ttl(next.rules.default_ttl);
         current_upstream_tls_ = upstream_tls;
         workers_.publish(dataplane_settings::from(next, std::move(upstream_tls)));
-        if (certificates_ && next.tls) {
-            (void)reload_certificates(next);
+        if (certificates) {
+            certificates_ = std::move(certificates);
+            workers_.publish(certificates_);
+            log_notice("certificates: " + std::to_string(certificates_->describe().size()) + " loaded from " +
+                       next.tls->certificates.string());
         }
         if (access_log_) {
             if (next.access_log.where != running->access_log.where || next.access_log.path != running->access_log.path) {
