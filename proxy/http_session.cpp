@@ -732,7 +732,10 @@ void http_session::release_upstream(bool reusable)
     if (upstream_->ssl && !upstream_->session_saved) {
         keep_upstream_session();
     }
-    if (reusable && worker_.settings->max_idle_per_key > 0 && !worker_.draining() && up_in_.empty()) {
+    // Bytes beyond the response (in up_in_, or already read by OpenSSL) make the
+    // connection unusable: they would be taken for the next response.
+    const bool clean = up_in_.empty() && !(upstream_->ssl && tls_has_buffered(upstream_->ssl.get()));
+    if (reusable && worker_.settings->max_idle_per_key > 0 && !worker_.draining() && clean) {
         worker_.pool.put(std::move(upstream_), worker_.settings->max_idle_per_key);
     } else {
         boost::system::error_code ignored;
