@@ -244,6 +244,9 @@ struct server_connection::callbacks {
                                   const std::uint8_t* data, std::size_t n, void* user)
     {
         return guarded(user, [&](server_connection& c) {
+            if (n == 0) {
+                return 0;  // on_data promises bytes
+            }
             stream* s = stream_of(c, id);
             if (s == nullptr || !s->announced || s->reset_sent) {
                 // Nobody will forward these bytes: give the window back now.

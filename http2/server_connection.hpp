@@ -76,8 +76,8 @@ class handler {
 public:
     // A request head arrived on a new stream. `r` and its views die when this returns.
     virtual void on_request(const request& r) = 0;
-    // Request body bytes, in order. They hold the client's flow-control window until
-    // consumed() returns them.
+    // Request body bytes, in order, never empty. They hold the client's flow-control window
+    // until consumed() returns them.
     virtual void on_data(std::int32_t stream, std::string_view bytes) = 0;
     // The request body is complete (END_STREAM seen). Not called when the request head
     // already had end_stream. Request trailers are dropped; their END_STREAM still ends here.
@@ -107,8 +107,10 @@ public:
     // every later call returns false without reading.
     bool receive(std::string_view bytes);
 
-    // Appends frames ready to go to `out`, stopping once out.size() >= max_bytes (it may
-    // pass it by up to one frame: 16 KiB + 9 bytes). Response DATA goes out within the
+    // Appends frames ready to go to `out`, stopping once out.size() >= max_bytes. It may
+    // pass it by what nghttp2 hands out in one piece: a DATA frame (at most 16 KiB + 9
+    // bytes, the client's SETTINGS_MAX_FRAME_SIZE notwithstanding: nghttp2 sends 16 KiB
+    // frames) or one response head with its CONTINUATION frames. Response DATA goes out within the
     // client's flow-control windows; what does not fit stays queued. Call it after
     // receive() and after the response calls below, then write `out`.
     void produce(std::string& out, std::size_t max_bytes = 64 * 1024);
