@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cassert>
 #include <charconv>
 #include <cstring>
 #include <exception>
@@ -441,20 +440,17 @@ std::string_view server_connection::field_text(std::uint32_t offset, std::uint32
 
 void server_connection::finish_headers(stream& s, bool end_stream)
 {
-    const std::string_view method = field_text(method_.offset, method_.size);
-    if (method == "CONNECT") {
+    if (field_text(method_.offset, method_.size) == "CONNECT") {
         // Tunnels are not something a reverse proxy to HTTP/1.1 applications offers. Refused
         // rather than answered: REFUSED_STREAM tells the client nothing was processed.
         s.reset_sent = true;
         nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, s.id, NGHTTP2_REFUSED_STREAM);
         return;
     }
-    std::string_view authority = field_text(authority_.offset, authority_.size);
-    if (host_.present) {
-        const std::string_view host = field_text(host_.offset, host_.size);
-        if (!authority_.present) {
-            authority = host;  // RFC 9113 §8.3.1: Host stands in for a missing :authority
-        } else if (!iequals(host, authority)) {
+    // RFC 9113 §8.3.1: Host stands in for a missing :authority.
+    const pseudo_ref& authority = authority_.present ? authority_ : host_;
+    if (host_.present && authority_.present) {
+        if (!iequals(field_text(host_.offset, host_.size), field_text(authority_.offset, authority_.size))) {
             // RFC 9113 §8.3.1: a server SHOULD treat a request whose Host differs from its
             // :authority as malformed. Two names for one request is how routing is confused.
             s.reset_sent = true;
@@ -464,7 +460,8 @@ void server_connection::finish_headers(stream& s, bool end_stream)
     }
 
     // RFC 9113 §8.2.3: cookie crumbs are joined with "; " before going to HTTP/1.1. The joined
-    // value goes at the end of text_ before any view is taken (appending may move text_).
+    // value goes at the end of text_ before any view into text_ is taken below: appending may
+    // move text_ (ASan caught a view taken before this point).
     std::size_t cookies = 0;
     for (const auto& r : refs_) {
         cookies += r.cookie ? 1 : 0;
@@ -505,9 +502,9 @@ void server_connection::finish_headers(stream& s, bool end_stream)
 
     request r;
     r.stream_id = s.id;
-    r.method = method;
+    r.method = field_text(method_.offset, method_.size);
     r.scheme = field_text(scheme_.offset, scheme_.size);
-    r.authority = authority;
+    r.authority = field_text(authority.offset, authority.size);
     r.path = field_text(path_.offset, path_.size);
     r.fields = fields_;
     r.end_stream = end_stream;
@@ -598,8 +595,13 @@ void server_connection::respond(std::int32_t id, unsigned status, std::span<cons
     if (s == nullptr || !s->announced || s->reset_sent || s->responded) {
         return;
     }
-    assert(status >= 100 && status <= 599);
-    const bool interim = status < 200 && status != 101;
+    if (status < 100 || status > 599 || status == 101) {
+        // Outside RFC 9110 §15, or a protocol switch, which HTTP/2 does not have (RFC 9113
+        // §8.6): the upstream's answer cannot be relayed, and the client learns that much.
+        reset(id, NGHTTP2_INTERNAL_ERROR);
+        return;
+    }
+    const bool interim = status < 200;
 
     // Names lower-cased into one scratch string, sized first so that it does not move while
     // the nghttp2_nv array points into it.

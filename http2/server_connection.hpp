@@ -125,7 +125,9 @@ public:
     // Each of these ignores a stream id that is closed or unknown: the proxy's upstream may
     // answer after on_close(), and then there is nobody left to answer.
 
-    // Sends the response head: `status` (100..599) then `fields`. Names are lower-cased
+    // Sends the response head: `status` then `fields`. A status outside 100..599, or 101
+    // (HTTP/2 has no protocol switch, RFC 9113 §8.6), resets the stream with INTERNAL_ERROR
+    // instead: the proxy should have turned such an upstream answer into a 502. Names are lower-cased
     // here, and connection-specific fields (connection, keep-alive, proxy-connection,
     // transfer-encoding, upgrade) are dropped, as RFC 9113 §8.2.2 asks of an intermediary;
     // values must be valid field values (the HTTP/1.1 parser guarantees it). A 1xx other

@@ -212,6 +212,20 @@ TEST_F(http2_server, response_without_body_and_interim_response)
     EXPECT_TRUE(server.idle());
 }
 
+TEST_F(http2_server, status_that_cannot_be_relayed_resets)
+{
+    const auto switching = client.get("/ws");
+    const auto too_big = client.get("/odd");
+    pump(client, server);
+    server.respond(switching, 101, {}, false);
+    server.respond(too_big, 600, {}, true);
+    pump(client, server);
+    EXPECT_TRUE(client.responses[switching].statuses.empty());
+    EXPECT_EQ(client.responses[switching].error_code, NGHTTP2_INTERNAL_ERROR);
+    EXPECT_EQ(client.responses[too_big].error_code, NGHTTP2_INTERNAL_ERROR);
+    EXPECT_TRUE(server.idle());
+}
+
 TEST_F(http2_server, calls_on_a_dead_stream_are_ignored)
 {
     const auto id = client.get();
@@ -719,6 +733,28 @@ TEST(http2_server_errors, handler_exception_ends_the_connection)
     client.feed(out);
     ASSERT_FALSE(client.goaways.empty());
     EXPECT_EQ(client.goaways.back().error_code, NGHTTP2_INTERNAL_ERROR);
+}
+
+TEST(http2_server_errors, handler_exception_while_producing_ends_the_connection)
+{
+    struct throws_on_close final : public handler {
+        server_connection* server = nullptr;
+        void on_request(const request& r) override { server->respond(r.stream_id, 200, {}, true); }
+        void on_data(std::int32_t, std::string_view) override {}
+        void on_end(std::int32_t) override {}
+        void on_close(std::int32_t, std::uint32_t) override { throw std::runtime_error{"log file full"}; }
+    } h;
+    server_connection server{h, limits{}};
+    h.server = &server;
+    test_client client;
+    client.get();
+    EXPECT_TRUE(server.receive(client.take_output()));
+    std::string out;
+    server.produce(out);  // the response's HEADERS closes the stream: on_close throws
+    EXPECT_NE(server.error().find("log file full"), std::string_view::npos) << server.error();
+    EXPECT_EQ(frame_types(out).back(), NGHTTP2_GOAWAY);
+    EXPECT_FALSE(server.receive("x"));
+    EXPECT_FALSE(server.want_write());
 }
 
 TEST(http2_server_errors, bytes_split_anywhere_give_the_same_requests)
