@@ -22,6 +22,7 @@ constexpr std::array<std::uint8_t, 8> drain_ping{'s', 't', 'o', 'r', 'k', 'g', '
 constexpr std::size_t kept_queue_capacity = 16 * 1024;
 // The same for the header scratch, after an unusually large request head.
 constexpr std::size_t kept_scratch_capacity = 16 * 1024;
+constexpr std::size_t kept_scratch_fields = 128;
 
 std::string_view view(const std::uint8_t* p, std::size_t n)
 {
@@ -514,9 +515,22 @@ void server_connection::finish_headers(stream& s, bool end_stream)
     ++open_streams_;
     handler_.on_request(r);
 
+    trim_scratch();
+}
+
+void server_connection::trim_scratch()
+{
+    // A 64 KiB request head should not stay in memory for the rest of a keep-alive
+    // connection: scratch grown past the sizes of ordinary heads is freed.
     fields_.clear();
     if (text_.capacity() > kept_scratch_capacity) {
         std::string{}.swap(text_);
+    }
+    if (refs_.capacity() > kept_scratch_fields) {
+        std::vector<field_ref>{}.swap(refs_);
+    }
+    if (fields_.capacity() > kept_scratch_fields) {
+        std::vector<header_field>{}.swap(fields_);
     }
 }
 
@@ -528,6 +542,7 @@ void server_connection::refuse_too_large(stream& s)
     s.reset_sent = true;
     const std::array<nghttp2_nv, 1> nv{make_nv(":status", "431")};
     nghttp2_submit_response(session_.get(), s.id, nv.data(), nv.size(), nullptr);
+    trim_scratch();
 }
 
 bool server_connection::receive(std::string_view bytes)

@@ -183,6 +183,7 @@ private:
     void fail(std::string_view why, std::uint32_t goaway_code);
     void finish_headers(stream& s, bool end_stream);
     void refuse_too_large(stream& s);
+    void trim_scratch();
     std::string_view field_text(std::uint32_t offset, std::uint32_t size) const;
 
     handler& handler_;

@@ -599,6 +599,22 @@ TEST_F(http2_server, client_reset_closes_the_stream)
     EXPECT_TRUE(server.idle());
 }
 
+TEST_F(http2_server, client_goaway_lets_open_streams_finish)
+{
+    const auto id = client.get();
+    pump(client, server);
+    nghttp2_submit_goaway(client.session(), NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, nullptr, 0);
+    pump(client, server);
+    EXPECT_TRUE(server.want_read());
+    server.respond(id, 200, {}, false);
+    server.send_data(id, "bye", true);
+    pump(client, server);
+    EXPECT_EQ(client.responses[id].body, "bye");
+    EXPECT_FALSE(server.want_read());
+    EXPECT_FALSE(server.want_write());
+    EXPECT_TRUE(server.error().empty());
+}
+
 TEST_F(http2_server, shutdown_drains_in_two_goaways)
 {
     const auto first = client.get("/slow");
@@ -716,6 +732,74 @@ TEST(http2_server_errors, data_on_stream_zero_fails_with_goaway)
     server.produce(out);
     EXPECT_EQ(frame_types(out).back(), NGHTTP2_GOAWAY);
     EXPECT_NE(server.error().find("PROTOCOL_ERROR"), std::string_view::npos) << server.error();
+}
+
+// A request head in raw HPACK: :method GET, :scheme https, :path / (static table
+// entries 2, 7, 4) and :authority e.com (a literal, not indexed).
+const std::string raw_get{"\x82\x87\x84\x01\x05" "e.com", 10};
+
+std::string rst_stream(std::uint32_t stream, std::uint32_t code)
+{
+    std::string payload;
+    for (int shift = 24; shift >= 0; shift -= 8) {
+        payload += static_cast<char>(code >> shift & 0xff);
+    }
+    return frame(NGHTTP2_RST_STREAM, 0, stream, payload);
+}
+
+TEST(http2_server_errors, rapid_reset_is_stopped)
+{
+    // CVE-2023-44487: open and reset streams faster than any client needs to. nghttp2's
+    // token bucket (1000 burst, 33/s; Debian's backport) answers with GOAWAY, and from
+    // then on no new stream reaches the handler.
+    recorder h;
+    server_connection server{h, limits{}};
+    ASSERT_TRUE(server.receive(preface + frame(NGHTTP2_SETTINGS, 0, 0, "")));
+    std::string out;
+    bool refused = false;
+    for (std::uint32_t id = 1; id < 2 * 2000 && !refused; id += 2) {
+        const std::string pair = frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM, id, raw_get) +
+                                 rst_stream(id, NGHTTP2_CANCEL);
+        refused = !server.receive(pair);
+        out.clear();
+        server.produce(out);
+    }
+    EXPECT_TRUE(refused);
+    EXPECT_NE(server.error().find("INTERNAL_ERROR"), std::string_view::npos) << server.error();
+    EXPECT_GE(h.order.size(), 1000u);  // the burst
+    EXPECT_LE(h.order.size(), 1010u);
+    EXPECT_FALSE(server.want_read());
+    EXPECT_FALSE(server.want_write());
+}
+
+TEST(http2_server_errors, continuation_flood_is_stopped)
+{
+    // CVE-2024-28182: a header block that never ends. nghttp2 allows 8 CONTINUATION
+    // frames (Debian's backport), then ends the connection.
+    recorder h;
+    server_connection server{h, limits{}};
+    std::string bytes = preface + frame(NGHTTP2_SETTINGS, 0, 0, "");
+    bytes += frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_STREAM, 1, raw_get);
+    for (int i = 0; i < 20; ++i) {
+        bytes += frame(NGHTTP2_CONTINUATION, 0, 1, std::string{"\x40\x01x\x01y", 5});  // x: y, literal
+    }
+    server.receive(bytes);
+    std::string out;
+    server.produce(out);
+    EXPECT_EQ(frame_types(out).back(), NGHTTP2_GOAWAY);
+    EXPECT_FALSE(server.error().empty());
+    EXPECT_TRUE(h.order.empty());
+}
+
+TEST(http2_server_errors, raw_request_reaches_the_handler)
+{
+    // The raw frames above are right: the same head, ended properly, is a request.
+    recorder h;
+    server_connection server{h, limits{}};
+    EXPECT_TRUE(server.receive(preface + frame(NGHTTP2_SETTINGS, 0, 0, "") +
+                               frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM, 1, raw_get)));
+    ASSERT_EQ(h.order, std::vector<std::int32_t>{1});
+    EXPECT_EQ(h.streams[1].authority, "e.com");
 }
 
 TEST(http2_server_errors, handler_exception_ends_the_connection)
