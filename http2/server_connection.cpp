@@ -107,11 +107,6 @@ struct server_connection::callbacks {
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     }
 
-    static stream* stream_of(server_connection& c, std::int32_t id)
-    {
-        return c.find(id);
-    }
-
     static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user)
     {
         return guarded(user, [&](server_connection& c) {
@@ -199,7 +194,7 @@ struct server_connection::callbacks {
             const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
             switch (frame->hd.type) {
             case NGHTTP2_HEADERS: {
-                stream* s = stream_of(c, frame->hd.stream_id);
+                stream* s = c.find(frame->hd.stream_id);
                 if (s == nullptr) {
                     return 0;
                 }
@@ -215,7 +210,7 @@ struct server_connection::callbacks {
                 return 0;
             }
             case NGHTTP2_DATA: {
-                stream* s = stream_of(c, frame->hd.stream_id);
+                stream* s = c.find(frame->hd.stream_id);
                 if (end_stream && s != nullptr && s->announced && !s->reset_sent) {
                     c.handler_.on_end(s->id);
                 }
@@ -247,7 +242,7 @@ struct server_connection::callbacks {
             if (n == 0) {
                 return 0;  // on_data promises bytes
             }
-            stream* s = stream_of(c, id);
+            stream* s = c.find(id);
             if (s == nullptr || !s->announced || s->reset_sent) {
                 // Nobody will forward these bytes: give the window back now.
                 nghttp2_session_consume(session, id, n);
@@ -262,7 +257,7 @@ struct server_connection::callbacks {
     static int on_stream_close(nghttp2_session* session, std::int32_t id, std::uint32_t error_code, void* user)
     {
         return guarded(user, [&](server_connection& c) {
-            stream* s = stream_of(c, id);
+            stream* s = c.find(id);
             if (s == nullptr) {
                 return 0;
             }

@@ -6,8 +6,9 @@
 // dead streams), idle() and queued() agree with that record, produce() stays within its
 // bound, and a failed connection stays failed and says why.
 //
-// Input: the first byte chooses how the rest is cut into reads (1..64 bytes, or all at
-// once), the rest is what the client sends after "PRI * HTTP/2.0...".
+// Input: the first byte chooses how the rest is cut into reads (its low 7 bits: 1..64
+// bytes, or all at once) and whether shutdown() comes halfway (its high bit) rather than
+// at the end; the rest is what the client sends after "PRI * HTTP/2.0...".
 #include "http2/server_connection.hpp"
 
 #include "tests/fuzz/fuzz_check.hpp"
@@ -135,7 +136,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (size == 0) {
         return 0;
     }
-    const std::size_t cut = data[0] % 65;  // 0: one read
+    const std::size_t cut = (data[0] & 0x7f) % 65;  // 0: one read
     const std::string_view in{reinterpret_cast<const char*>(data + 1), size - 1};
 
     scripted h;
@@ -148,7 +149,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     bool ok = server.receive("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
     require(ok);
+    // The drain starts halfway through when the high bit is set, so that the second half
+    // can answer its PING (the seed "drain" does).
+    const bool drain_midway = (data[0] & 0x80) != 0;
+    bool drained = false;
     for (std::size_t at = 0; at < in.size();) {
+        if (drain_midway && !drained && at >= in.size() / 2) {
+            server.shutdown();
+            drained = true;
+        }
         const std::size_t n = cut == 0 ? in.size() : cut;
         const bool now = server.receive(in.substr(at, n));
         require(!now || ok);  // once failed, failed for good

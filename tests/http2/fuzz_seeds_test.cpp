@@ -38,16 +38,21 @@ public:
 };
 
 // Runs `script` against a server and returns everything the client wrote after the preface.
-std::string conversation(const std::function<void(test_client&)>& script, testing::client_options o = {})
+// With `drain`, the server starts shutdown() after the first turn, so the client's bytes
+// include the ACK of the drain PING.
+std::string conversation(const std::function<void(test_client&)>& script, bool drain = false)
 {
     answer_all h;
     limits l;
     server_connection server{h, l};
     h.server = &server;
-    test_client client{o};
+    test_client client;
     script(client);
     std::string sent;
     for (int turn = 0; turn < 1000; ++turn) {
+        if (drain && turn == 1) {
+            server.shutdown();
+        }
         const std::string up = client.take_output();
         sent += up;
         server.receive(up);
@@ -101,6 +106,13 @@ TEST(http2_fuzz_seeds, DISABLED_write)
               nghttp2_submit_rst_stream(c.session(), NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
               nghttp2_submit_goaway(c.session(), NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, nullptr, 0);
           }));
+    // High bit of the first byte: the fuzz target drains halfway, before the PING ACK;
+    // reads of 64 bytes, so that there is a halfway.
+    write("drain", static_cast<char>(0x80 | 64), conversation([](test_client& c) {
+              c.get("/a");
+              c.request({{":method", "POST"}, {":scheme", "https"}, {":authority", "e.com"}, {":path", "/b"}},
+                        std::string(5000, 'd'));
+          }, true));
     write("connect_and_bad", 0, conversation([](test_client& c) {
               c.request({{":method", "CONNECT"}, {":authority", "e.com:443"}});
               c.request({{":method", "GET"}, {":scheme", "https"}, {":path", "/"}, {"connection", "close"}});
