@@ -835,6 +835,16 @@ void chunked_scanner::reset() noexcept
 
 chunked_scanner::step chunked_scanner::scan(std::string_view bytes) noexcept
 {
+    return run(bytes, nullptr); // appends nothing, so nothing can throw
+}
+
+chunked_scanner::step chunked_scanner::decode(std::string_view bytes, std::string& payload)
+{
+    return run(bytes, &payload);
+}
+
+chunked_scanner::step chunked_scanner::run(std::string_view bytes, std::string* payload)
+{
     step r;
     if (state_ == state::end) {
         r.done = true;
@@ -858,6 +868,9 @@ chunked_scanner::step chunked_scanner::scan(std::string_view bytes) noexcept
     while (i < n) {
         if (state_ == state::data) {
             const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, n - i));
+            if (payload != nullptr) {
+                payload->append(b + i, take);
+            }
             i += take;
             remaining_ -= take;
             data_bytes_ += take;

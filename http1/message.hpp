@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -147,11 +148,15 @@ public:
         error failure = error::none;
     };
     step scan(std::string_view bytes) noexcept;
+    // The same, appending the chunks' payload (the body without its framing) to `payload`:
+    // for a receiver that frames the body itself (HTTP/2 DATA).
+    step decode(std::string_view bytes, std::string& payload);
 
     std::uint64_t data_bytes() const noexcept { return data_bytes_; }  // payload so far
     void reset() noexcept;
 
 private:
+    step run(std::string_view bytes, std::string* payload);
     enum class state : std::uint8_t;
     limits limits_;
     state state_;

@@ -730,7 +730,7 @@ void http_session::release_upstream(bool reusable)
         return;
     }
     if (upstream_->ssl && !upstream_->session_saved) {
-        keep_upstream_session();
+        keep_upstream_session(worker_, *upstream_);
     }
     // Bytes beyond the response (in up_in_, or already read by OpenSSL) make the
     // connection unusable: they would be taken for the next response.
@@ -1424,49 +1424,10 @@ awaitable<void> http_session::pass_through(std::string_view sni, const upstream_
 
 awaitable<bool> http_session::upstream_handshake(const upstream_target& t, std::string& error)
 {
-    auto& c = *upstream_;
-    SSL_CTX* ctx = worker_.settings->upstream_tls.get();
-    c.ssl.reset(ctx != nullptr ? SSL_new(ctx) : nullptr);
-    if (!c.ssl || !tls::prepare_upstream_ssl(c.ssl.get(), t.sni, error) ||
-        SSL_set_fd(c.ssl.get(), c.socket.native_handle()) != 1) {
-        if (error.empty()) {
-            error = "cannot start TLS towards " + to_text(c.key.address) + ": " + tls::take_openssl_error();
-        }
-        dataplane_counters::bump(worker_.counters.upstream_tls_failures);
-        co_return false;
-    }
-    SSL_set_connect_state(c.ssl.get());
-    if (const auto it = worker_.upstream_sessions.find(c.key); it != worker_.upstream_sessions.end()) {
-        SSL_set_session(c.ssl.get(), it->second.get());
-    }
     set_deadline(phase::connect, worker_.settings->connect_timeout);
-    const auto ec = co_await tls_handshake(c.socket, c.ssl.get());
-    if (ec) {
-        const auto why = tls::verify_failure(c.ssl.get());
-        error = "TLS handshake with " + to_text(c.key.address) + " as " + std::string{t.sni} + " failed: " +
-                (!why.empty()      ? "certificate verification: " + why
-                 : timed_out_      ? "timed out"s
-                                   : ec.message());
-        timed_out_ = false;
-        worker_.upstream_sessions.erase(c.key);
-        dataplane_counters::bump(worker_.counters.upstream_tls_failures);
-        co_return false;
-    }
-    if (SSL_session_reused(c.ssl.get()) == 1) {
-        dataplane_counters::bump(worker_.counters.upstream_tls_resumed);
-    }
-    co_return true;
-}
-
-// Called once per TLS upstream connection, when it is first released: by then the
-// TLS 1.3 ticket, sent after the handshake, has been read along with the response.
-void http_session::keep_upstream_session()
-{
-    upstream_->session_saved = true;
-    tls::ssl_session_ptr session{SSL_get1_session(upstream_->ssl.get())};
-    if (session && SSL_SESSION_is_resumable(session.get()) == 1) {
-        worker_.upstream_sessions.insert_or_assign(upstream_->key, std::move(session));
-    }
+    error = co_await upstream_tls_handshake(worker_, *upstream_, t.sni, timed_out_);
+    timed_out_ = false;
+    co_return error.empty();
 }
 
 } // namespace stork::proxy

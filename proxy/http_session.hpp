@@ -74,7 +74,6 @@ private:
     boost::asio::awaitable<void> relay(std::uint64_t& bytes_in, std::uint64_t& bytes_out);
     // A TLS handshake towards the upstream just connected (false: error set, counted).
     boost::asio::awaitable<bool> upstream_handshake(const upstream_target& t, std::string& error);
-    void keep_upstream_session();
 
     struct exchange;
     // Decides where the request goes: true with `target` filled to proxy it, false with

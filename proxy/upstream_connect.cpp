@@ -2,6 +2,8 @@
 
 #include "dnscheck/address_cache.hpp"
 #include "proxy/access_log.hpp"
+#include "proxy/tls_io.hpp"
+#include "tls/upstream_context.hpp"
 
 #include <boost/asio/use_awaitable.hpp>
 
@@ -41,6 +43,50 @@ asio::awaitable<resolve_outcome> resolve_upstream(dataplane_worker& worker, cons
         out.endpoints.emplace_back(a, target.port);
     }
     co_return out;
+}
+
+asio::awaitable<std::string> upstream_tls_handshake(dataplane_worker& worker, upstream_connection& c,
+                                                    std::string_view server_name, const bool& timed_out)
+{
+    SSL_CTX* ctx = worker.settings->upstream_tls.get();
+    c.ssl.reset(ctx != nullptr ? SSL_new(ctx) : nullptr);
+    std::string error;
+    if (!c.ssl || !tls::prepare_upstream_ssl(c.ssl.get(), server_name, error) ||
+        SSL_set_fd(c.ssl.get(), c.socket.native_handle()) != 1) {
+        if (error.empty()) {
+            error = "cannot start TLS towards " + to_text(c.key.address) + ": " + tls::take_openssl_error();
+        }
+        dataplane_counters::bump(worker.counters.upstream_tls_failures);
+        co_return error;
+    }
+    SSL_set_connect_state(c.ssl.get());
+    if (const auto it = worker.upstream_sessions.find(c.key); it != worker.upstream_sessions.end()) {
+        SSL_set_session(c.ssl.get(), it->second.get());
+    }
+    const auto ec = co_await tls_handshake(c.socket, c.ssl.get());
+    if (ec) {
+        const auto why = tls::verify_failure(c.ssl.get());
+        error = "TLS handshake with " + to_text(c.key.address) + " as " + std::string{server_name} + " failed: " +
+                (!why.empty() ? "certificate verification: " + why
+                 : timed_out  ? std::string{"timed out"}
+                              : ec.message());
+        worker.upstream_sessions.erase(c.key);
+        dataplane_counters::bump(worker.counters.upstream_tls_failures);
+        co_return error;
+    }
+    if (SSL_session_reused(c.ssl.get()) == 1) {
+        dataplane_counters::bump(worker.counters.upstream_tls_resumed);
+    }
+    co_return std::string{};
+}
+
+void keep_upstream_session(dataplane_worker& worker, upstream_connection& c)
+{
+    c.session_saved = true;
+    tls::ssl_session_ptr session{SSL_get1_session(c.ssl.get())};
+    if (session && SSL_SESSION_is_resumable(session.get()) == 1) {
+        worker.upstream_sessions.insert_or_assign(c.key, std::move(session));
+    }
 }
 
 } // namespace stork::proxy

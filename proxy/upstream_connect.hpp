@@ -32,6 +32,18 @@ struct resolve_outcome {
 // c-ares cache (TTL-honouring, lookups coalesced).
 boost::asio::awaitable<resolve_outcome> resolve_upstream(dataplane_worker& worker, const upstream_target& target);
 
+// TLS on an upstream connection just connected (tls-design.md §4): SNI and certificate
+// verification as `server_name`, the worker's last session for the key offered. Empty on
+// success, else why it failed, for the 502 and the log (counted). The caller's deadline
+// bounds it by cancelling the socket; `timed_out` is the caller's flag for that.
+boost::asio::awaitable<std::string> upstream_tls_handshake(dataplane_worker& worker, upstream_connection& c,
+                                                           std::string_view server_name, const bool& timed_out);
+
+// Keeps the TLS session of `c` for the next connection to its key, once per connection,
+// when it is first released (by then a TLS 1.3 ticket sent after the handshake has been
+// read along with the response).
+void keep_upstream_session(dataplane_worker& worker, upstream_connection& c);
+
 } // namespace stork::proxy
 
 namespace stork::proxy {
