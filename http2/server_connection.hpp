@@ -105,14 +105,20 @@ public:
     // all are consumed. Returns false when the connection must end: a GOAWAY carrying the
     // error is then queued (produce() it, write it, then close), error() says why, and
     // every later call returns false without reading.
+    // One case is reported a step late: a protocol error nghttp2 handles itself (malformed
+    // frame, HPACK error, reset or CONTINUATION flood) is queued inside nghttp2 without a
+    // trace receive() could see, so receive() returns true; produce() then sends that
+    // GOAWAY and sets error(), later receive() calls return false, and want_read() and
+    // want_write() are false. A loop on want_read()/want_write() needs nothing more
+    // (docs/http2.md, "Errors").
     bool receive(std::string_view bytes);
 
     // Appends frames ready to go to `out`, stopping once out.size() >= max_bytes. It may
     // pass it by what nghttp2 hands out in one piece: a DATA frame (at most 16 KiB + 9
     // bytes, the client's SETTINGS_MAX_FRAME_SIZE notwithstanding: nghttp2 sends 16 KiB
-    // frames) or one response head with its CONTINUATION frames. Response DATA goes out within the
-    // client's flow-control windows; what does not fit stays queued. Call it after
-    // receive() and after the response calls below, then write `out`.
+    // frames) or one response head with its CONTINUATION frames. Response DATA goes out
+    // within the client's flow-control windows; what does not fit stays queued. Call it
+    // after receive() and after the response calls below, then write `out`.
     void produce(std::string& out, std::size_t max_bytes = 64 * 1024);
 
     // nghttp2_session_want_read / want_write. When both are false the connection is over
@@ -127,8 +133,8 @@ public:
 
     // Sends the response head: `status` then `fields`. A status outside 100..599, or 101
     // (HTTP/2 has no protocol switch, RFC 9113 §8.6), resets the stream with INTERNAL_ERROR
-    // instead: the proxy should have turned such an upstream answer into a 502. Names are lower-cased
-    // here, and connection-specific fields (connection, keep-alive, proxy-connection,
+    // instead: the proxy should have turned such an upstream answer into a 502. Names are
+    // lower-cased here, and connection-specific fields (connection, keep-alive, proxy-connection,
     // transfer-encoding, upgrade) are dropped, as RFC 9113 §8.2.2 asks of an intermediary;
     // values must be valid field values (the HTTP/1.1 parser guarantees it). A 1xx other
     // than 101 is an interim response and may precede the final one. Without end_stream,
