@@ -1,6 +1,7 @@
 #include "proxy/http_session.hpp"
 
 #include "proxy/access_log.hpp"
+#include "proxy/h2_connection.hpp"
 #include "proxy/local_pages.hpp"
 #include "proxy/log.hpp"
 #include "proxy/proxy_protocol.hpp"
@@ -117,37 +118,6 @@ std::optional<asio::ip::address> parse_ip_literal(std::string_view text)
     log_warning(std::string{prefix} + std::string{text});
 }
 
-// One sendmsg() on a non-blocking socket, before any asynchronous operation: most
-// writes fit the socket buffer, and then the coroutine goes on without a trip through
-// the event loop (an async_write completes through a posted handler even when its
-// first attempt wrote everything). True when all was written; otherwise `done` is what
-// was, or SIZE_MAX on an error.
-bool write_now(tcp::socket& socket, std::string_view head, std::string_view body, std::size_t& done)
-{
-    const std::array<asio::const_buffer, 2> parts{asio::buffer(head), asio::buffer(body)};
-    boost::system::error_code ec;
-    done = socket.write_some(parts, ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
-        done = 0;
-        return false;
-    }
-    if (ec) {
-        done = SIZE_MAX;
-        return false;
-    }
-    return done == head.size() + body.size();
-}
-
-// What write_now() left, through the event loop: (no error, bytes written by this call).
-awaitable<std::pair<bool, std::size_t>> write_rest(tcp::socket& socket, std::string_view head, std::string_view body,
-                                                   std::size_t done)
-{
-    const std::size_t body_done = done > head.size() ? done - head.size() : 0;
-    const std::array<asio::const_buffer, 2> parts{asio::buffer(head) + done, asio::buffer(body) + body_done};
-    auto [ec, n] = co_await asio::async_write(socket, parts, nothrow);
-    co_return std::pair{!ec, n};
-}
-
 unsigned status_class(unsigned status) noexcept
 {
     return status >= 100 && status < 600 ? status / 100 - 1 : 4;
@@ -219,8 +189,21 @@ http_session::~http_session()
 
 awaitable<void> http_session::run(std::unique_ptr<http_session> self)
 {
-    if (!self->https_ || co_await self->open_tls()) {
+    if (!self->https_) {
         co_await self->serve();
+    } else if (co_await self->open_tls()) {
+        const unsigned char* alpn = nullptr;
+        unsigned alpn_len = 0;
+        SSL_get0_alpn_selected(self->tls_.get(), &alpn, &alpn_len);
+        if (alpn_len == 2 && alpn[0] == 'h' && alpn[1] == '2') {
+            self->h2_ = std::make_unique<h2_connection>(self->worker_, self->client_, self->tls_.get(),
+                                                        self->certificates_, self->peer_, self->peer_ip_);
+            self->deadline_ = coarse_steady_now() + self->worker_.settings->header_read;
+            co_await self->h2_->run();
+            self->h2_.reset();
+        } else {
+            co_await self->serve();
+        }
     }
     if (self->tls_) {
         tls_close_notify(self->tls_.get());
@@ -237,6 +220,11 @@ void http_session::set_deadline(phase p, steady::duration d) noexcept
 
 void http_session::expire() noexcept
 {
+    if (h2_) {
+        const auto now = coarse_steady_now();
+        deadline_ = h2_->sweep(now, worker_.draining() && closing_ && now >= deadline_cut_);
+        return;
+    }
     timed_out_ = true;
     deadline_ = steady::time_point::max();
     boost::system::error_code ignored;
@@ -249,6 +237,11 @@ void http_session::expire() noexcept
 void http_session::drain() noexcept
 {
     closing_ = true;
+    if (h2_) {
+        deadline_cut_ = coarse_steady_now() + worker_.settings->drain;
+        h2_->drain();
+        return;
+    }
     if (phase_ == phase::idle) {
         boost::system::error_code ignored;
         client_.cancel(ignored);
@@ -258,6 +251,9 @@ void http_session::drain() noexcept
 void http_session::close_now() noexcept
 {
     closing_ = true;
+    if (h2_) {
+        h2_->close_now();
+    }
     deadline_ = steady::time_point::max();
     boost::system::error_code ignored;
     client_.close(ignored);

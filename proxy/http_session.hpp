@@ -16,6 +16,7 @@
 
 namespace stork::proxy {
 
+class h2_connection;
 struct upstream_target;
 
 // One client connection on one worker, served by one coroutine from accept to close:
@@ -109,6 +110,7 @@ private:
     tls::ssl_ptr tls_;                                      // the client's TLS, once terminated
     std::shared_ptr<const tls::certificate_set> certificates_; // what tls_ was served from
     bool https_ = false;                                    // accepted on listen.https
+    std::unique_ptr<h2_connection> h2_;                     // ALPN chose h2: the connection is HTTP/2
     boost::asio::ip::tcp::endpoint peer_;
     std::string peer_ip_;
     byte_buffer in_;
@@ -118,6 +120,7 @@ private:
     std::string out_;
     phase phase_ = phase::idle;
     steady::time_point deadline_ = steady::time_point::max();
+    steady::time_point deadline_cut_ = steady::time_point::max(); // HTTP/2 drain: when to cut
     bool timed_out_ = false;
     bool closing_ = false;
     std::shared_ptr<upstream_connection> upstream_;  // the one in use, for expire()

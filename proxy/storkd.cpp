@@ -161,9 +161,8 @@ std::shared_ptr<SSL_CTX> storkd::make_upstream_tls(const config::storkd_config& 
 
 tls::certificate_set::load_result storkd::load_certificates(const config::storkd_config& c)
 {
-    // HTTP/2 is offered once the data plane speaks it (issue 5 §2).
     return tls::certificate_set::load(c.tls->certificates, c.tls->default_name,
-                                      tls::certificate_set::options{.offer_h2 = false, .tickets = ticket_keys_.get()});
+                                      tls::certificate_set::options{.offer_h2 = true, .tickets = ticket_keys_.get()});
 }
 
 namespace {

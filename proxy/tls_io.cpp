@@ -3,6 +3,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/write.hpp>
 
 #include <openssl/err.h>
 
@@ -112,6 +113,37 @@ bool write_from(SSL* ssl, std::string_view head, std::string_view body, std::siz
 }
 
 } // namespace
+
+// One sendmsg() on a non-blocking socket, before any asynchronous operation: most
+// writes fit the socket buffer, and then the coroutine goes on without a trip through
+// the event loop (an async_write completes through a posted handler even when its
+// first attempt wrote everything). True when all was written; otherwise `done` is what
+// was, or SIZE_MAX on an error.
+bool write_now(tcp::socket& socket, std::string_view head, std::string_view body, std::size_t& done)
+{
+    const std::array<asio::const_buffer, 2> parts{asio::buffer(head), asio::buffer(body)};
+    boost::system::error_code ec;
+    done = socket.write_some(parts, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        done = 0;
+        return false;
+    }
+    if (ec) {
+        done = SIZE_MAX;
+        return false;
+    }
+    return done == head.size() + body.size();
+}
+
+// What write_now() left, through the event loop: (no error, bytes written by this call).
+awaitable<std::pair<bool, std::size_t>> write_rest(tcp::socket& socket, std::string_view head, std::string_view body,
+                                                   std::size_t done)
+{
+    const std::size_t body_done = done > head.size() ? done - head.size() : 0;
+    const std::array<asio::const_buffer, 2> parts{asio::buffer(head) + done, asio::buffer(body) + body_done};
+    auto [ec, n] = co_await asio::async_write(socket, parts, nothrow);
+    co_return std::pair{!ec, n};
+}
 
 const boost::system::error_category& tls_category() noexcept
 {

@@ -17,6 +17,17 @@
 // Every function takes the socket that `ssl` was set on. All are for one worker's loop.
 namespace stork::proxy {
 
+// Plaintext: one sendmsg() on a non-blocking socket, before any asynchronous operation:
+// most writes fit the socket buffer, and then the coroutine goes on without a trip through
+// the event loop. True when all was written; otherwise `done` is what was, or SIZE_MAX on
+// an error.
+bool write_now(boost::asio::ip::tcp::socket& socket, std::string_view head, std::string_view body, std::size_t& done);
+
+// What write_now() left, through the event loop: (no error, bytes written by this call).
+boost::asio::awaitable<std::pair<bool, std::size_t>> write_rest(boost::asio::ip::tcp::socket& socket,
+                                                                std::string_view head, std::string_view body,
+                                                                std::size_t done);
+
 // Runs the handshake to its end. An error code on failure: eof when the peer closed,
 // operation_aborted when the socket was cancelled (the session's deadline), otherwise
 // a TLS failure (ssl_failure()).
