@@ -1,6 +1,7 @@
 #include "tls/certificate_set.hpp"
 
 #include "routing/host.hpp"
+#include "tls/client_hello.hpp"
 
 #include <openssl/err.h>
 
@@ -249,31 +250,6 @@ certificate_set::load_result certificate_set::load(const std::filesystem::path& 
     return certificate_set_builder::build(std::move(pairs), default_name, std::move(errors), o);
 }
 
-namespace {
-
-// The host_name of a server_name extension's body (RFC 6066 §3), or empty.
-std::string_view server_name_of(const unsigned char* p, std::size_t n) noexcept
-{
-    if (n < 2 || static_cast<std::size_t>(p[0] << 8 | p[1]) != n - 2) {
-        return {};
-    }
-    p += 2;
-    n -= 2;
-    while (n >= 3) {
-        const std::size_t len = static_cast<std::size_t>(p[1] << 8 | p[2]);
-        if (len > n - 3) {
-            return {};
-        }
-        if (p[0] == 0) { // host_name
-            return {reinterpret_cast<const char*>(p + 3), len};
-        }
-        p += 3 + len;
-        n -= 3 + len;
-    }
-    return {};
-}
-
-} // namespace
 
 // Runs before OpenSSL has chosen a certificate: the SNI picks the identity, whose context
 // the handshake continues with (its certificates, ECDSA or RSA by the client's algorithms).
@@ -283,8 +259,9 @@ int certificate_set::on_client_hello(SSL* ssl, int*, void* arg)
     const unsigned char* ext = nullptr;
     std::size_t len = 0;
     std::string_view sni;
-    if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext, &len) == 1) {
-        sni = server_name_of(ext, len);
+    if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext, &len) == 1 &&
+        parse_server_name({reinterpret_cast<const char*>(ext), len}, sni) != hello_error::none) {
+        sni = {}; // a malformed name gets the default certificate (OpenSSL checks the rest)
     }
     SSL_CTX* ctx = set->select(sni);
     if (ctx != SSL_get_SSL_CTX(ssl) && SSL_set_SSL_CTX(ssl, ctx) == nullptr) {

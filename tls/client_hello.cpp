@@ -100,32 +100,6 @@ constexpr std::array<bool, 256> host_chars = make_host_chars();
 // ServerName; ServerName server_name_list<1..2^16-1>. A client sends one host_name; any
 // other name type has no defined encoding (so cannot be skipped), and two host_names are
 // forbidden, so both are errors.
-hello_error parse_server_name(std::string_view data, std::string_view& name) noexcept
-{
-    reader r{data};
-    std::uint16_t list_length = 0;
-    if (!r.u16(list_length) || list_length == 0 || list_length != r.remaining()) {
-        return hello_error::bad_server_name;
-    }
-    while (!r.empty()) {
-        std::uint8_t type = 0;
-        std::uint16_t length = 0;
-        std::string_view value;
-        if (!r.u8(type) || type != host_name || !name.empty() || !r.u16(length) || !r.take(length, value)) {
-            return hello_error::bad_server_name;
-        }
-        if (value.empty() || value.size() > max_host_name) {
-            return hello_error::bad_server_name;
-        }
-        for (const char c : value) {
-            if (!host_chars[static_cast<unsigned char>(c)]) {
-                return hello_error::bad_server_name;
-            }
-        }
-        name = value;
-    }
-    return hello_error::none;
-}
 
 // RFC 7301 §3.1: ProtocolName protocol_name_list<2..2^16-1>, ProtocolName opaque<1..2^8-1>.
 bool good_alpn(std::string_view data) noexcept
@@ -205,6 +179,33 @@ hello_error parse_body(std::string_view body, client_hello& out) noexcept
 }
 
 } // namespace
+
+hello_error parse_server_name(std::string_view data, std::string_view& name) noexcept
+{
+    reader r{data};
+    std::uint16_t list_length = 0;
+    if (!r.u16(list_length) || list_length == 0 || list_length != r.remaining()) {
+        return hello_error::bad_server_name;
+    }
+    while (!r.empty()) {
+        std::uint8_t type = 0;
+        std::uint16_t length = 0;
+        std::string_view value;
+        if (!r.u8(type) || type != host_name || !name.empty() || !r.u16(length) || !r.take(length, value)) {
+            return hello_error::bad_server_name;
+        }
+        if (value.empty() || value.size() > max_host_name) {
+            return hello_error::bad_server_name;
+        }
+        for (const char c : value) {
+            if (!host_chars[static_cast<unsigned char>(c)]) {
+                return hello_error::bad_server_name;
+            }
+        }
+        name = value;
+    }
+    return hello_error::none;
+}
 
 std::string_view describe(hello_error e) noexcept
 {

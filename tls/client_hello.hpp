@@ -38,6 +38,11 @@ struct client_hello {
     std::size_t bytes = 0;         // bytes of the records holding the whole ClientHello
 };
 
+// The body of a server_name extension (RFC 6066 §3): the one host_name it carries, checked
+// as parse_client_hello() checks it. Also used on OpenSSL's view of the extension at
+// handshake time (certificate selection).
+hello_error parse_server_name(std::string_view data, std::string_view& name) noexcept;
+
 // Parses the ClientHello at the start of `bytes`: TLS records of type 22, record version
 // 0x0301..0x0304, length 1..16384+256. A ClientHello split over several records is
 // reassembled into `scratch` (owned by the caller, reusable; the only allocation), and
