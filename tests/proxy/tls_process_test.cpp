@@ -907,6 +907,42 @@ TEST_F(tls_reload_process, sighup_refuses_a_key_that_does_not_match_and_keeps_se
     ASSERT_TRUE(stack_->running());
 }
 
+// One TLS 1.3 connection by openssl s_client carrying one request (Connection: close, so
+// s_client reads until the end and the ticket sent after the handshake is in): whether
+// the session was resumed, and the session saved for the next one.
+std::string s_client_session(int port, const std::filesystem::path& ca, const std::filesystem::path& sess_in,
+                             const std::filesystem::path& sess_out)
+{
+    std::string cmd = "printf 'GET / HTTP/1.1\\r\\nHost: app.example.com\\r\\nConnection: close\\r\\n\\r\\n' | "
+                      "openssl s_client -ign_eof -connect 127.0.0.1:" + std::to_string(port) +
+                      " -servername app.example.com -CAfile " + ca.string() + " -sess_out " + sess_out.string();
+    if (!sess_in.empty()) {
+        cmd += " -sess_in " + sess_in.string();
+    }
+    const auto r = test::run({"/bin/sh", "-c", cmd + " 2>&1"}, 20s);
+    if (r.out.find("\nReused, TLSv1.3") != std::string::npos) {
+        return "reused";
+    }
+    if (r.out.find("\nNew, TLSv1.3") != std::string::npos) {
+        return "new";
+    }
+    return "failed: " + r.out;
+}
+
+TEST_F(tls_reload_process, session_tickets_resume_and_survive_a_certificate_reload)
+{
+    test::temp_dir sessions;
+    const auto first = sessions.path() / "first.pem";
+    const auto later = sessions.path() / "later.pem";
+    ASSERT_EQ(s_client_session(stack_->https(), ca_.certificate(), {}, first), "new");
+    EXPECT_EQ(s_client_session(stack_->https(), ca_.certificate(), first, later), "reused");
+    // The ticket keys are shared by every certificate set: a reload keeps them.
+    ca_.issue(certs_.path(), "apps", {.sans = {"app.example.com"}});
+    ASSERT_EQ(stack_->sighup(), "ok") << stack_->err();
+    EXPECT_EQ(s_client_session(stack_->https(), ca_.certificate(), first, later), "reused");
+    EXPECT_EQ(stack_->metric("stork_tls_handshakes_total{result=\"resumed\"}"), 2.0);
+}
+
 TEST_F(tls_reload_process, post_certificates_reload_refuses_garbage_naming_the_file_then_accepts_a_good_set)
 {
     test::tls_keepalive open{stack_->https(), "app.example.com", ca_.certificate()};
