@@ -94,6 +94,8 @@ public:
     }
 
     std::size_t capacity() const noexcept { return capacity_; }
+    // Whether a block is held (an idle connection gives it back).
+    bool has_block() const noexcept { return static_cast<bool>(block_); }
 
 private:
     void release() noexcept

@@ -100,6 +100,7 @@ private:
     boost::asio::awaitable<void> linger_close();
 
     boost::asio::awaitable<bool> read_client();
+    boost::asio::awaitable<bool> read_client_idle();
     boost::asio::awaitable<bool> write_client(std::string_view head, std::string_view body);
 
     void set_deadline(phase p, steady::duration d) noexcept;

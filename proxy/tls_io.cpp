@@ -194,6 +194,21 @@ awaitable<std::pair<boost::system::error_code, std::size_t>> tls_read_some(tcp::
     }
 }
 
+std::size_t tls_read_now(SSL* ssl, asio::mutable_buffer room, tcp::socket::wait_type& wait,
+                         boost::system::error_code& ec)
+{
+    std::size_t n = 0;
+    const int ret = SSL_read_ex(ssl, room.data(), room.size(), &n);
+    if (ret == 1) {
+        return n;
+    }
+    const outcome o = classify(ssl, ret, ec);
+    if (o != outcome::failed) {
+        wait = o == outcome::would_read ? tcp::socket::wait_read : tcp::socket::wait_write;
+    }
+    return 0;
+}
+
 bool tls_write_now(SSL* ssl, std::string_view head, std::string_view body, std::size_t& done)
 {
     done = 0;

@@ -38,6 +38,11 @@ boost::asio::awaitable<boost::system::error_code> tls_handshake(boost::asio::ip:
 boost::asio::awaitable<std::pair<boost::system::error_code, std::size_t>>
 tls_read_some(boost::asio::ip::tcp::socket& socket, SSL* ssl, boost::asio::mutable_buffer room);
 
+// One SSL_read without waiting: the bytes read (> 0); or 0 with `wait` set to what the
+// socket must become (read or write) before trying again; or 0 with `ec` set (eof, error).
+std::size_t tls_read_now(SSL* ssl, boost::asio::mutable_buffer room, boost::asio::ip::tcp::socket::wait_type& wait,
+                         boost::system::error_code& ec);
+
 // As write_now() on plaintext: writes `head` then `body` without waiting. Small pieces are
 // gathered into one TLS record. True when all was written; otherwise `done` is what
 // was, or SIZE_MAX on an error.
