@@ -722,10 +722,7 @@ unsigned status_for(error e) noexcept
 
 // --- request_parser ------------------------------------------------------------------
 
-request_parser::request_parser(limits l) : limits_{l}
-{
-    headers_.reserve(warm_headers);
-}
+request_parser::request_parser(limits l) : limits_{l} {}
 
 parse_state request_parser::parse(std::string_view bytes)
 {
@@ -734,6 +731,9 @@ parse_state request_parser::parse(std::string_view bytes)
     }
     if (complete_) {
         return parse_state::complete;
+    }
+    if (headers_.capacity() == 0) {
+        headers_.reserve(warm_headers); // on first use: an idle connection holds none
     }
     const parse_state s = drive(bytes, limits_, scanned_, true, failure_,
         [this](std::string_view w) { return parse_request(w, limits_, head_, headers_); });
@@ -750,12 +750,15 @@ void request_parser::reset() noexcept
     headers_.clear();
 }
 
+void request_parser::release_memory() noexcept
+{
+    reset();
+    headers_ = std::vector<header>{};
+}
+
 // --- response_parser -----------------------------------------------------------------
 
-response_parser::response_parser(limits l) : limits_{l}
-{
-    headers_.reserve(warm_headers);
-}
+response_parser::response_parser(limits l) : limits_{l} {}
 
 parse_state response_parser::parse(std::string_view bytes, bool head_request)
 {
@@ -764,6 +767,9 @@ parse_state response_parser::parse(std::string_view bytes, bool head_request)
     }
     if (complete_) {
         return parse_state::complete;
+    }
+    if (headers_.capacity() == 0) {
+        headers_.reserve(warm_headers);
     }
     const parse_state s = drive(bytes, limits_, scanned_, false, failure_,
         [this, head_request](std::string_view w) { return parse_response(w, limits_, head_request, head_, headers_); });
@@ -778,6 +784,12 @@ void response_parser::reset() noexcept
     scanned_ = 0;
     complete_ = false;
     headers_.clear();
+}
+
+void response_parser::release_memory() noexcept
+{
+    reset();
+    headers_ = std::vector<header>{};
 }
 
 // --- chunked_scanner -----------------------------------------------------------------

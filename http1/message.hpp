@@ -105,6 +105,9 @@ public:
 
     // Ready for the next message; keeps the field storage (no allocation per request).
     void reset() noexcept;
+    // reset(), and the field list's memory given back (a long-idle connection); the
+    // next parse() takes it again.
+    void release_memory() noexcept;
 
 private:
     limits limits_;
@@ -125,6 +128,9 @@ public:
     const response_head& head() const noexcept { return head_; }
     error failure() const noexcept { return failure_; }
     void reset() noexcept;
+    // reset(), and the field list's memory given back (a long-idle connection); the
+    // next parse() takes it again.
+    void release_memory() noexcept;
 
 private:
     limits limits_;

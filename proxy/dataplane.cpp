@@ -223,6 +223,8 @@ void dataplane_worker::sweep()
         http_session* next = s->next; // expire() never destroys synchronously, but be safe
         if (s->deadline() <= now || (draining_ && now >= drain_deadline_)) {
             s->expire();
+        } else {
+            s->trim_if_idle(now);
         }
         s = next;
     }

@@ -180,7 +180,6 @@ http_session::http_session(dataplane_worker& worker, tcp::socket socket, tcp::en
     client_.set_option(tcp::no_delay{true}, ignored);
     client_.non_blocking(true, ignored); // write_now() must never block
     peer_ip_ = peer_.address().to_string();
-    out_.reserve(1024);
 }
 
 http_session::~http_session()
@@ -233,6 +232,23 @@ void http_session::expire() noexcept
     if (upstream_) {
         upstream_->socket.cancel(ignored);
     }
+}
+
+void http_session::trim_if_idle(steady::time_point now) noexcept
+{
+    constexpr auto after = std::chrono::seconds{1};
+    if (phase_ != phase::idle || h2_ || trimmed_ || in_.has_block() ||
+        now + worker_.settings->keepalive < deadline_ + after) {
+        return;
+    }
+    trimmed_ = true;
+    request_parser_.release_memory();
+    response_parser_.release_memory();
+    out_ = std::string{};
+    local_.headers = std::string{};
+    local_.body = std::string{};
+    endpoints_ = std::vector<tcp::endpoint>{};
+    connect_error_ = std::string{};
 }
 
 void http_session::drain() noexcept
@@ -372,6 +388,7 @@ awaitable<void> http_session::serve()
                     co_return;
                 }
                 if (phase_ == phase::idle) {
+                    trimmed_ = false;
                     set_deadline(phase::head, worker_.settings->header_read);
                 }
                 state = request_parser_.parse(in_.data());

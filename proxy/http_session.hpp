@@ -55,6 +55,9 @@ public:
     void drain() noexcept;
     // Shutdown: close both connections now.
     void close_now() noexcept;
+    // From the sweep: a connection idle between requests for a while gives back the
+    // memory it keeps warm for the next request (parsers' field lists, the head buffer).
+    void trim_if_idle(steady::time_point now) noexcept;
 
     http_session* prev = nullptr;   // the worker's intrusive list
     http_session* next = nullptr;
@@ -124,6 +127,7 @@ private:
     steady::time_point deadline_cut_ = steady::time_point::max(); // HTTP/2 drain: when to cut
     bool timed_out_ = false;
     bool closing_ = false;
+    bool trimmed_ = false;      // trim_if_idle() gave the warm memory back
     std::shared_ptr<upstream_connection> upstream_;  // the one in use, for expire()
 
     // Reused from request to request (no allocation once warm).
