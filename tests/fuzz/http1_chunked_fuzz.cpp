@@ -1,13 +1,15 @@
 // Fuzz target: the chunked-body scanner, with its promises checked on every input: it
 // consumes everything it is given unless the body ends or is bad, it never consumes past
 // the end of the body, the payload it counts fits in what it consumed, and the input split
-// at any point (or fed byte by byte) scans exactly as in one piece.
+// at any point (or fed byte by byte) scans exactly as in one piece; decode() steps exactly
+// as scan() does and its payload is the consumed bytes minus their framing.
 #include "http1/message.hpp"
 
 #include "tests/fuzz/fuzz_check.hpp"
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 using stork::fuzz::require;
@@ -53,8 +55,28 @@ result scan_in_reads(std::string_view in, const limits& l, Cuts next_cut)
     return r;
 }
 
+// decode() against scan() on the same input in one piece: the same steps, and a payload of
+// exactly data_bytes() bytes, each of them found in the input in order.
+void decode_matches_scan(std::string_view in, const limits& l)
+{
+    chunked_scanner scanner{l};
+    chunked_scanner decoder{l};
+    std::string payload;
+    const auto a = scanner.scan(in);
+    const auto b = decoder.decode(in, payload);
+    require(a.consumed == b.consumed && a.done == b.done && a.failure == b.failure);
+    require(payload.size() == decoder.data_bytes() && decoder.data_bytes() == scanner.data_bytes());
+    std::size_t at = 0;
+    for (const char c : payload) {
+        at = in.find(c, at);
+        require(at != std::string_view::npos && at < b.consumed);
+        ++at;
+    }
+}
+
 void run(std::string_view in, const limits& l)
 {
+    decode_matches_scan(in, l);
     const result whole = scan_in_reads(in, l, [&](std::size_t) { return in.size(); });
     if (whole.done) {
         // The body alone scans the same: nothing after it mattered.

@@ -207,5 +207,37 @@ TEST(chunked_scanner, trailer_too_large)
     }
 }
 
+
+TEST(chunked_scanner, decode_gives_the_payload_without_framing_across_reads)
+{
+    const std::string body = "5;ext=1\r\nhello\r\n3\r\nabc\r\n0\r\nTrailer: x\r\n\r\nNEXT";
+    for (std::size_t split = 0; split <= body.size(); ++split) {
+        chunked_scanner s;
+        std::string payload;
+        const auto first = s.decode(std::string_view{body}.substr(0, split), payload);
+        ASSERT_EQ(first.failure, error::none);
+        std::size_t consumed = first.consumed;
+        bool done = first.done;
+        if (!done) {
+            const auto second = s.decode(std::string_view{body}.substr(consumed), payload);
+            ASSERT_EQ(second.failure, error::none);
+            consumed += second.consumed;
+            done = second.done;
+        }
+        EXPECT_TRUE(done) << split;
+        EXPECT_EQ(payload, "helloabc") << split;
+        EXPECT_EQ(body.substr(consumed), "NEXT") << split;
+    }
+}
+
+TEST(chunked_scanner, decode_stops_at_a_bad_size_with_what_came_before)
+{
+    chunked_scanner s;
+    std::string payload;
+    const auto step = s.decode("2\r\nok\r\nzz\r\n", payload);
+    EXPECT_EQ(step.failure, error::bad_chunk_size);
+    EXPECT_EQ(payload, "ok");
+}
+
 } // namespace
 } // namespace stork::http1
