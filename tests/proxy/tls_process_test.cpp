@@ -710,6 +710,45 @@ TEST_F(tls_process, upstream_tls_false_reaches_a_plaintext_origin)
     }
 }
 
+// Bodies both ways over HTTP/1.1 and HTTP/2 (streams to an HTTP/1.1 upstream): a 3 MB
+// upload (HTTP/2: DATA within the client's window, acknowledged only once written
+// upstream) and 3 MB downloads with a length and chunked (HTTP/2: de-chunked into DATA,
+// paced by the client's window).
+TEST_F(tls_process, large_bodies_cross_both_ways_over_http1_and_http2)
+{
+    test::temp_dir dir;
+    std::string data(3'000'000, '\0');
+    for (std::size_t i = 0; i < data.size(); ++i) {
+        data[i] = static_cast<char>(i * 7 % 251);
+    }
+    dir.write("upload.bin", data);
+    const auto file = dir.path() / "upload.bin";
+    const auto sum = test::run({"/usr/bin/sha256sum", file.string()});
+    const std::string sha = sum.out.substr(0, 64);
+    ASSERT_EQ(sha.size(), 64U) << sum.out << sum.err;
+
+    std::string expected(3'000'000, '\0');
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        expected[i] = static_cast<char>(i % 251);
+    }
+    for (const std::string version : {"1.1", "2"}) {
+        const auto up = get(version, "plain.example.com", "/upload", {"--data-binary", "@" + file.string()});
+        ASSERT_EQ(up.status, 200U) << "HTTP/" << version << ": " << up.describe();
+        EXPECT_EQ(up.http_version, version);
+        const auto echo = parse_json(up.body);
+        ASSERT_TRUE(echo) << up.body;
+        EXPECT_EQ(echo->at("body_bytes").to_number<std::uint64_t>(), 3'000'000U) << "HTTP/" << version;
+        EXPECT_EQ(std::string{echo->at("body_sha256").as_string()}, sha) << "HTTP/" << version;
+
+        for (const std::string target : {"/bytes/3000000", "/bytes/3000000?chunked=1"}) {
+            const auto down = get(version, "plain.example.com", target);
+            ASSERT_EQ(down.status, 200U) << "HTTP/" << version << " " << target << ": " << down.describe();
+            EXPECT_EQ(down.body.size(), expected.size()) << "HTTP/" << version << " " << target;
+            EXPECT_TRUE(down.body == expected) << "HTTP/" << version << " " << target << ": the bytes differ";
+        }
+    }
+}
+
 // 10. Upstream certificate verification: from a CA upstream.ca_file does not hold → 502 and
 // a log line with the reason (X509_verify_cert_error_string).
 TEST_F(tls_process, an_upstream_certificate_from_another_ca_is_502_with_the_reason_logged)
@@ -838,6 +877,33 @@ TEST(tls_default_process, the_default_certificate_is_served_without_sni_and_for_
     EXPECT_EQ(r.out, "404") << r.err;
     const auto stopped = s.stop();
     ASSERT_TRUE(stopped);
+    EXPECT_EQ(stopped->code, 0) << s.err();
+}
+
+// SIGTERM with an HTTP/2 stream in flight: GOAWAY for new streams, the stream in flight
+// finishes, storkd exits 0.
+TEST(tls_drain_process, sigterm_lets_the_http2_stream_in_flight_finish)
+{
+    test::test_ca ca{"stork drain test CA"};
+    test::temp_dir certs;
+    ca.issue(certs.path(), "front", {.sans = {"slow.example.com"}});
+    test::origin_instance origin;
+    ASSERT_NE(origin.http_port(), 0);
+    tls_stack s{certs.path(), ca.certificate(), {}};
+    ASSERT_TRUE(s.not_up().empty()) << s.not_up();
+    ASSERT_TRUE(s.put_rule("slow.example.com", plain_proxy_rule("slow.new.example", origin.http_port())));
+    const std::string p = std::to_string(s.https());
+    test::child_process slow{{curl_path, "-sS", "--http2", "--cacert", ca.certificate().string(), "--resolve",
+                              "slow.example.com:" + p + ":127.0.0.1", "-o", "-", "-w", " %{http_code} %{http_version}",
+                              "--max-time", "20", "https://slow.example.com:" + p + "/slow?ms=1500"}};
+    ASSERT_TRUE(origin.wait_for_stats([](const test::origin_stats& st) { return st.requests >= 1; }, 5s));
+    s.d().process().send_signal(SIGTERM);
+    const auto done = slow.wait(15s);
+    ASSERT_TRUE(done);
+    EXPECT_EQ(done->code, 0) << slow.err();
+    EXPECT_EQ(slow.out(), "slow 200 2");
+    const auto stopped = s.d().process().wait(10s);
+    ASSERT_TRUE(stopped) << "storkd did not exit after its last stream";
     EXPECT_EQ(stopped->code, 0) << s.err();
 }
 
