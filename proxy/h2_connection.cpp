@@ -122,7 +122,6 @@ h2_connection::h2_connection(dataplane_worker& worker, tcp::socket& client, SSL*
       peer_{peer},
       peer_ip_{std::move(peer_ip)},
       via_{"2 " + worker.settings->node},
-      in_{worker.buffers, 64 * 1024},
       writer_wake_{worker.io().get_executor()},
       streams_done_{worker.io().get_executor()}
 {
@@ -157,17 +156,30 @@ awaitable<void> h2_connection::run()
     }
 }
 
+// The engine takes every byte it is given at once, so the socket is read into one
+// per-thread scratch buffer, never into a buffer of the connection's: an idle HTTP/2
+// connection holds no read buffer. The wait comes only after a read found nothing (the
+// edge-triggered wait is then safe), and no other coroutine runs between a read and the
+// engine's receive().
 awaitable<void> h2_connection::read_loop()
 {
+    static thread_local std::array<char, 16 * 1024> scratch;
     while (!stopping_ && (conn_->want_read() || conn_->want_write())) {
-        const auto room = in_.prepare();
-        auto [ec, n] = co_await tls_read_some(client_, tls_, room);
+        boost::system::error_code ec;
+        auto wait = tcp::socket::wait_read;
+        const std::size_t n = tls_read_now(tls_, asio::buffer(scratch), wait, ec);
         if (ec) {
             break;
         }
+        if (n == 0) {
+            auto [wait_ec] = co_await client_.async_wait(wait, nothrow);
+            if (wait_ec) {
+                break;
+            }
+            continue;
+        }
         dataplane_counters::bump(worker_.counters.bytes_in, n);
-        const bool ok = conn_->receive({static_cast<const char*>(room.data()), n});
-        in_.release_if_empty();
+        const bool ok = conn_->receive({scratch.data(), n});
         wake_writer();
         if (!ok) {
             break; // the GOAWAY is queued: the writer sends it, then the connection ends

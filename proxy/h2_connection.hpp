@@ -101,7 +101,6 @@ private:
     std::string via_;                      // "2 <node>"
     std::string sni_;                      // the name the client connected for, normalised
     std::unique_ptr<http2::server_connection> conn_;
-    byte_buffer in_;
     std::string out_;
     boost::unordered_flat_map<std::int32_t, stream_ptr> streams_;
     wakeup writer_wake_;

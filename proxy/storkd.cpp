@@ -479,6 +479,9 @@ void storkd::render_dataplane_metrics(prometheus_text& m) const
     m.family("stork_http_requests_total", "counter",
              "Requests answered, by how they were routed (mode) and the class of the status sent.");
     for (std::size_t k = 0; k < requests.size(); ++k) {
+        if (static_cast<route_kind>(k) == route_kind::passthrough) {
+            continue; // relayed connections carry no HTTP: stork_passthrough_connections_total
+        }
         for (std::size_t s = 0; s < 5; ++s) {
             if (requests[k][s] > 0 || s == 1) {
                 m.sample("stork_http_requests_total",

@@ -64,7 +64,10 @@ int ticket_keys::callback(SSL* ssl, unsigned char name[16], unsigned char iv[16]
 }
 
 // Returns (OpenSSL's contract): encrypting, 1 = done, -1 = failure; decrypting, 0 = unknown
-// key (full handshake), 1 = valid, 2 = valid but issue a fresh ticket (previous key).
+// key (full handshake), 1 = valid, 2 = valid and issue a fresh ticket. Always 2: a TLS 1.3
+// client uses a ticket once (RFC 8446 §4.6.1 recommends it, OpenSSL's client does), so a
+// resumed connection that got no new ticket makes the client's next one a full handshake
+// (seen as every other handshake full under peerbench g). nginx's default behaves the same.
 int ticket_keys::use(unsigned char name[16], unsigned char iv[16], EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac,
                      int encrypt) const
 {
@@ -76,6 +79,7 @@ int ticket_keys::use(unsigned char name[16], unsigned char iv[16], EVP_CIPHER_CT
             k = current_;
         } else if (std::equal(current_.name.begin(), current_.name.end(), name)) {
             k = current_;
+            verdict = 2;
         } else if (has_previous_ && std::equal(previous_.name.begin(), previous_.name.end(), name)) {
             k = previous_;
             verdict = 2;
