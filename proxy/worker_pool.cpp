@@ -7,6 +7,8 @@
 #include <boost/asio/post.hpp>
 
 #include <pthread.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -67,6 +69,14 @@ tcp::acceptor bind_listener(asio::io_context& io, const tcp::endpoint& at, const
     if (ec) {
         fail("bind");
     }
+    // Clients speak first (a request head, a ClientHello): the kernel hands a connection
+    // over only once its first bytes are in, so the first read finds them instead of
+    // failing, being waited for and tried again (about three system calls and a wake-up
+    // per connection, which full and resumed TLS handshakes feel). A connection that sends
+    // nothing is handed over after this many seconds anyway (and then meets the header
+    // timeout).
+    const int defer_seconds = 10;
+    (void)::setsockopt(a.native_handle(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_seconds, sizeof defer_seconds);
     a.listen(4096, ec);
     if (ec) {
         fail("listen");
