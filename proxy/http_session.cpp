@@ -288,22 +288,17 @@ thread_local std::array<char, 16 * 1024> idle_scratch;
 
 } // namespace
 
-// Reads with no block held: non-blocking attempts into the scratch buffer, a readiness
-// wait when there is nothing (the attempt just before the wait makes the edge-triggered
-// wait safe), and a block taken only for bytes that arrived.
+// Reads with no block held (TLS): non-blocking attempts into the scratch buffer, a
+// readiness wait when there is nothing, and a block taken only for bytes that arrived.
 awaitable<bool> http_session::read_client_idle()
 {
     for (;;) {
         boost::system::error_code ec;
         std::size_t n = 0;
         auto wait = tcp::socket::wait_read;
-        if (tls_) {
-            n = tls_read_now(tls_.get(), asio::buffer(idle_scratch), wait, ec);
-            if (n == 0 && !ec) {
-                ec = asio::error::would_block;
-            }
-        } else {
-            n = client_.read_some(asio::buffer(idle_scratch), ec);
+        n = tls_read_now(tls_.get(), asio::buffer(idle_scratch), wait, ec);
+        if (n == 0 && !ec) {
+            ec = asio::error::would_block;
         }
         if (!ec && n > 0) {
             const auto room = in_.prepare(); // a whole block: at least idle_scratch's size
@@ -324,7 +319,9 @@ awaitable<bool> http_session::read_client_idle()
 
 awaitable<bool> http_session::read_client()
 {
-    if (!in_.has_block()) {
+    // TLS only: a TLS wait is an async_wait anyway. Plaintext keeps Asio's speculative
+    // async_read_some, which an async_wait would cost an epoll_ctl per request over.
+    if (tls_ && !in_.has_block()) {
         co_return co_await read_client_idle();
     }
     const auto room = in_.prepare();
