@@ -493,6 +493,9 @@ void h2_connection::finish(stream& s)
 awaitable<void> h2_connection::serve(stream_ptr sp)
 {
     stream& s = *sp;
+    if (s.closed) {
+        co_return; // reset, or the connection ended, before the stream got going
+    }
     s.table = worker_.table;
     s.settings = worker_.settings;
     const auto host = routing::normalise_host(s.authority, routing::host_kind::request, s.host_storage);
@@ -839,7 +842,6 @@ awaitable<bool> h2_connection::forward_body(stream& s)
         }
         fields.push_back({f.name, f.value});
     }
-    const bool head_method = s.method == "HEAD";
     const auto framing = r.framing;
     const bool no_body = framing == http1::body_framing::none ||
                          (framing == http1::body_framing::length && r.content_length == 0);
@@ -853,7 +855,6 @@ awaitable<bool> h2_connection::forward_body(stream& s)
         release_upstream(s, reusable && s.up_in->empty());
         co_return true;
     }
-    (void)head_method;
     http1::chunked_scanner chunks;
     bool done = false;
     for (;;) {
