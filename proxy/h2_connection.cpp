@@ -453,7 +453,7 @@ void h2_connection::release_upstream(stream& s, bool reusable)
     if (c.ssl && !c.session_saved) {
         keep_upstream_session(worker_, c);
     }
-    const bool clean = s.up_in->empty() && !(c.ssl && tls_has_buffered(c.ssl.get()));
+    const bool clean = (!s.up_in || s.up_in->empty()) && !(c.ssl && tls_has_buffered(c.ssl.get()));
     if (reusable && clean && worker_.settings->max_idle_per_key > 0 && !worker_.draining()) {
         worker_.pool.put(std::move(s.upstream), worker_.settings->max_idle_per_key);
     } else {
@@ -704,7 +704,11 @@ awaitable<bool> h2_connection::connect(stream& s, std::string& error)
         s.has_upstream = true;
         set_deadline(s, s.settings->connect_timeout);
         auto [ec] = co_await s.upstream->socket.async_connect(ep, nothrow);
-        if (!ec && !s.closed) {
+        if (s.closed) {
+            s.upstream.reset(); // the client reset the stream meanwhile
+            co_return false;
+        }
+        if (!ec) {
             boost::system::error_code ignored;
             s.upstream->socket.set_option(tcp::no_delay{true}, ignored);
             s.upstream->socket.non_blocking(true, ignored);
