@@ -31,7 +31,6 @@ namespace {
 
 constexpr auto nothrow = asio::as_tuple(asio::deferred);
 
-constexpr std::string_view acme_prefix = "/.well-known/acme-challenge/";
 constexpr std::size_t upstream_buffer_cap = 64 * 1024 + 16 * 1024;
 // A stream stops reading its upstream while this much of its response waits for the
 // client's flow-control window, and goes on when the writer has sent it.
@@ -42,20 +41,6 @@ http2::limits our_limits()
     return http2::limits{}; // 128 streams, 64 KiB header list, 64 KiB stream window, 1 MiB connection
 }
 
-std::optional<asio::ip::address> ip_literal(std::string_view text)
-{
-    boost::system::error_code ec;
-    const auto a = asio::ip::make_address(text, ec);
-    return ec ? std::nullopt : std::optional<asio::ip::address>{a};
-}
-
-void append_field(std::string& out, std::string_view name, std::string_view value)
-{
-    out += name;
-    out += ": "sv;
-    out += value;
-    out += "\r\n"sv;
-}
 
 } // namespace
 
@@ -518,7 +503,7 @@ awaitable<void> h2_connection::serve(stream_ptr sp)
         m = s.table->match(host.name, coarse_system_seconds());
     }
     s.rule = m.rule;
-    const bool acme = s.path.starts_with(acme_prefix);
+    const bool acme = s.path.starts_with(acme_challenge_prefix);
     if (m.rule && (acme || (!m.expired && m.rule->mode != routing::rule_mode::redirect))) {
         s.kind = acme ? route_kind::acme : route_kind::proxy;
         co_await proxy(s, m.rule, false);
@@ -674,16 +659,11 @@ awaitable<void> h2_connection::proxy(stream& s, const routing::rule_view* rule, 
 awaitable<bool> h2_connection::connect(stream& s, std::string& error)
 {
     auto& t = s.target;
-    if (const auto literal = ip_literal(t.host)) {
-        s.endpoints.assign(1, tcp::endpoint{*literal, t.port});
-    } else {
-        auto resolved = co_await resolve_upstream(worker_, t);
-        if (!resolved.error.empty()) {
-            dataplane_counters::bump(worker_.counters.upstream_resolve_failed);
-            error = std::move(resolved.error);
+    if (!literal_endpoint(t, s.endpoints)) {
+        error = co_await resolve_endpoints(worker_, t, s.endpoints);
+        if (!error.empty()) {
             co_return false;
         }
-        s.endpoints = std::move(resolved.endpoints);
     }
     const std::string sni{t.tls ? t.sni : ""sv};
     for (const auto& ep : s.endpoints) {

@@ -51,52 +51,7 @@ constexpr std::size_t upstream_buffer_cap = 64 * 1024 + 16 * 1024;
 // redirect) and keep the connection; a larger body closes the connection instead.
 constexpr std::uint64_t discard_body_limit = 64 * 1024;
 
-constexpr std::string_view acme_prefix = "/.well-known/acme-challenge/";
 
-void append_field(std::string& out, std::string_view name, std::string_view value)
-{
-    out += name;
-    out += ": "sv;
-    out += value;
-    out += "\r\n"sv;
-}
-
-// The address of an IP literal without allocating (a dotted quad is parsed here; other
-// forms go through Asio), or nothing for a name.
-std::optional<asio::ip::address> parse_ip_literal(std::string_view text)
-{
-    std::array<unsigned char, 4> bytes{};
-    std::size_t part = 0;
-    unsigned value = 0;
-    unsigned digits = 0;
-    bool dotted_quad = !text.empty();
-    for (const char c : text) {
-        if (c >= '0' && c <= '9') {
-            value = value * 10 + static_cast<unsigned>(c - '0');
-            if (++digits > 3 || value > 255) {
-                dotted_quad = false;
-                break;
-            }
-        } else if (c == '.' && digits > 0 && part < 3) {
-            bytes[part++] = static_cast<unsigned char>(value);
-            value = 0;
-            digits = 0;
-        } else {
-            dotted_quad = false;
-            break;
-        }
-    }
-    if (dotted_quad && part == 3 && digits > 0) {
-        bytes[3] = static_cast<unsigned char>(value);
-        return asio::ip::address{asio::ip::address_v4{bytes}};
-    }
-    if (text.find(':') == std::string_view::npos) {
-        return std::nullopt; // a name (IPv4 forms such as "127.1" are names to no one here)
-    }
-    boost::system::error_code ec;
-    const auto a = asio::ip::make_address(text, ec);
-    return ec ? std::nullopt : std::optional<asio::ip::address>{a};
-}
 
 // Log lines of the rare paths, out of line: string temporaries built inside a coroutine
 // would sit in its frame, and a frame over 1 KiB is not recycled by Asio (malloc per
@@ -567,7 +522,7 @@ bool http_session::route(exchange& x, upstream_target& target)
         m = x.table->match(host.name, coarse_system_seconds());
     }
     x.rule = m.rule;
-    const bool acme = h.target.starts_with(acme_prefix);
+    const bool acme = h.target.starts_with(acme_challenge_prefix);
     const auto& settings = *worker_.settings;
 
     if (m.rule && (acme || (!m.expired && m.rule->mode != routing::rule_mode::redirect))) {
@@ -1079,18 +1034,12 @@ awaitable<bool> http_session::proxy(exchange& x, const upstream_target& t)
         x.bytes_in += first;
         first = 0;
     };
-    endpoints_.clear();
-    if (const auto literal = parse_ip_literal(t.host)) {
-        endpoints_.emplace_back(*literal, t.port);
-    } else {
-        auto resolved = co_await resolve_upstream(worker_, t);
-        if (!resolved.error.empty()) {
-            dataplane_counters::bump(worker_.counters.upstream_resolve_failed);
-            warn_text("upstream: ", resolved.error);
+    if (!literal_endpoint(t, endpoints_)) {
+        if (auto error = co_await resolve_endpoints(worker_, t, endpoints_); !error.empty()) {
+            warn_text("upstream: ", error);
             drop_buffered_body();
-            co_return co_await bad_gateway(x, 502, resolved.error);
+            co_return co_await bad_gateway(x, 502, error);
         }
-        endpoints_ = std::move(resolved.endpoints);
     }
 
     for (int attempt = 0;; ++attempt) {
@@ -1444,18 +1393,12 @@ awaitable<void> http_session::pass_through(std::string_view sni, const upstream_
         x.host.assign(sni);
     }
     dataplane_counters::bump(worker_.counters.passthrough_connections);
-    endpoints_.clear();
-    if (const auto literal = parse_ip_literal(t.host)) {
-        endpoints_.emplace_back(*literal, t.port);
-    } else {
-        auto resolved = co_await resolve_upstream(worker_, t);
-        if (!resolved.error.empty()) {
-            dataplane_counters::bump(worker_.counters.upstream_resolve_failed);
-            warn_text("passthrough: ", resolved.error);
+    if (!literal_endpoint(t, endpoints_)) {
+        if (const auto error = co_await resolve_endpoints(worker_, t, endpoints_); !error.empty()) {
+            warn_text("passthrough: ", error);
             log_and_count(x);
             co_return;
         }
-        endpoints_ = std::move(resolved.endpoints);
     }
     bool reused = false;
     if (!co_await connect_upstream(x, t, endpoints_, false, reused, connect_error_)) {

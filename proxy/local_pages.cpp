@@ -129,4 +129,12 @@ std::string redirect_location(std::string_view target, std::string_view request_
     return location;
 }
 
+void append_field(std::string& out, std::string_view name, std::string_view value)
+{
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+}
+
 } // namespace stork::proxy

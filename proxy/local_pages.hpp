@@ -23,6 +23,13 @@ std::string redirect_location(std::string_view target, std::string_view request_
 
 std::string_view reason_phrase(unsigned status) noexcept;
 
+// Requests under this path of a migrated host go to the new region whatever the rule's
+// mode, so it can obtain certificates before DNS changes (design.md §3).
+inline constexpr std::string_view acme_challenge_prefix = "/.well-known/acme-challenge/";
+
+// Appends "name: value\r\n".
+void append_field(std::string& out, std::string_view name, std::string_view value);
+
 // Appends `n` in decimal.
 void append_number(std::string& out, std::uint64_t n);
 

@@ -7,11 +7,55 @@
 
 #include <boost/asio/use_awaitable.hpp>
 
+#include <array>
+#include <optional>
+
 
 namespace stork::proxy {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
+
+namespace {
+
+// The address of an IP literal without allocating (a dotted quad is parsed here; other
+// forms go through Asio), or nothing for a name.
+std::optional<asio::ip::address> parse_ip_literal(std::string_view text)
+{
+    std::array<unsigned char, 4> bytes{};
+    std::size_t part = 0;
+    unsigned value = 0;
+    unsigned digits = 0;
+    bool dotted_quad = !text.empty();
+    for (const char c : text) {
+        if (c >= '0' && c <= '9') {
+            value = value * 10 + static_cast<unsigned>(c - '0');
+            if (++digits > 3 || value > 255) {
+                dotted_quad = false;
+                break;
+            }
+        } else if (c == '.' && digits > 0 && part < 3) {
+            bytes[part++] = static_cast<unsigned char>(value);
+            value = 0;
+            digits = 0;
+        } else {
+            dotted_quad = false;
+            break;
+        }
+    }
+    if (dotted_quad && part == 3 && digits > 0) {
+        bytes[3] = static_cast<unsigned char>(value);
+        return asio::ip::address{asio::ip::address_v4{bytes}};
+    }
+    if (text.find(':') == std::string_view::npos) {
+        return std::nullopt; // a name (IPv4 forms such as "127.1" are names to no one here)
+    }
+    boost::system::error_code ec;
+    const auto a = asio::ip::make_address(text, ec);
+    return ec ? std::nullopt : std::optional<asio::ip::address>{a};
+}
+
+} // namespace
 
 std::string to_text(const tcp::endpoint& ep)
 {
@@ -43,6 +87,27 @@ asio::awaitable<resolve_outcome> resolve_upstream(dataplane_worker& worker, cons
         out.endpoints.emplace_back(a, target.port);
     }
     co_return out;
+}
+
+bool literal_endpoint(const upstream_target& target, std::vector<tcp::endpoint>& out)
+{
+    const auto literal = parse_ip_literal(target.host);
+    if (literal) {
+        out.assign(1, tcp::endpoint{*literal, target.port});
+    }
+    return literal.has_value();
+}
+
+asio::awaitable<std::string> resolve_endpoints(dataplane_worker& worker, const upstream_target& target,
+                                               std::vector<tcp::endpoint>& out)
+{
+    auto resolved = co_await resolve_upstream(worker, target);
+    if (!resolved.error.empty()) {
+        dataplane_counters::bump(worker.counters.upstream_resolve_failed);
+        co_return std::move(resolved.error);
+    }
+    out = std::move(resolved.endpoints);
+    co_return std::string{};
 }
 
 asio::awaitable<std::string> upstream_tls_handshake(dataplane_worker& worker, upstream_connection& c,

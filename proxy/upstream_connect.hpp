@@ -32,6 +32,15 @@ struct resolve_outcome {
 // c-ares cache (TTL-honouring, lookups coalesced).
 boost::asio::awaitable<resolve_outcome> resolve_upstream(dataplane_worker& worker, const upstream_target& target);
 
+// The addresses to connect to for `target`, into `out` (replaced), in two steps so that
+// the common case costs no coroutine: literal_endpoint() takes an IP literal at once and
+// without allocating (rules naming their `upstream`) and says whether it did; otherwise
+// resolve_endpoints() resolves the name (resolve_upstream), returning why it could not
+// (counted as a resolve failure) or nothing.
+bool literal_endpoint(const upstream_target& target, std::vector<boost::asio::ip::tcp::endpoint>& out);
+boost::asio::awaitable<std::string> resolve_endpoints(dataplane_worker& worker, const upstream_target& target,
+                                                      std::vector<boost::asio::ip::tcp::endpoint>& out);
+
 // TLS on an upstream connection just connected (tls-design.md §4): SNI and certificate
 // verification as `server_name`, the worker's last session for the key offered. Empty on
 // success, else why it failed, for the 502 and the log (counted). The caller's deadline
