@@ -31,6 +31,34 @@ bool iequals(std::string_view a, std::string_view b)
            });
 }
 
+bool is_v1(std::string_view path)
+{
+    return path == "/v1" || path.starts_with("/v1/");
+}
+
+admin_response unauthorised()
+{
+    admin_response r = routing::json_error(401, "missing or wrong bearer token");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"storkd\"");
+    return r;
+}
+
+// An authorised /v1/* call, answered now.
+admin_response v1_now(const admin_request& request, const admin_context& context)
+{
+    if (context.v1) {
+        if (auto answer = context.v1(request)) {
+            return *std::move(answer);
+        }
+    }
+    return routing::json_error(404, "no such endpoint");
+}
+
+std::string_view path_of(std::string_view target)
+{
+    return target.substr(0, target.find('?'));
+}
+
 } // namespace
 
 bool bearer_token_matches(std::string_view authorization, std::string_view expected)
@@ -58,7 +86,7 @@ bool bearer_token_matches(std::string_view authorization, std::string_view expec
 
 admin_response handle_admin_request(const admin_request& request, const admin_context& context)
 {
-    const std::string_view path = request.target.substr(0, request.target.find('?'));
+    const std::string_view path = path_of(request.target);
 
     if (path == "/healthz") {
         if (!is_get(request.method)) {
@@ -75,20 +103,27 @@ admin_response handle_admin_request(const admin_request& request, const admin_co
         }
         return {200, prometheus_content_type, context.metrics ? context.metrics() : std::string{}, {}};
     }
-    if (path == "/v1" || path.starts_with("/v1/")) {
+    if (is_v1(path)) {
         if (!bearer_token_matches(request.authorization, context.token)) {
-            admin_response r = routing::json_error(401, "missing or wrong bearer token");
-            r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"storkd\"");
-            return r;
+            return unauthorised();
         }
-        if (context.v1) {
-            if (auto answer = context.v1(request)) {
-                return *std::move(answer);
-            }
-        }
-        return routing::json_error(404, "no such endpoint");
+        return v1_now(request, context);
     }
     return {404, "text/plain; charset=utf-8", "not found\n", {}};
+}
+
+admin_answer answer_admin_request(const admin_request& request, const admin_context& context)
+{
+    if (!is_v1(path_of(request.target)) || !context.v1_async) {
+        return handle_admin_request(request, context);
+    }
+    if (!bearer_token_matches(request.authorization, context.token)) {
+        return unauthorised();
+    }
+    if (auto answer = context.v1_async(request)) {
+        return *std::move(answer);
+    }
+    return v1_now(request, context);
 }
 
 } // namespace stork::proxy

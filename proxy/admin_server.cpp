@@ -128,6 +128,24 @@ asio::awaitable<void> admin_server::accept_loop()
     }
 }
 
+asio::awaitable<admin_response> admin_server::answer(admin_request request)
+{
+    admin_answer answer = handler_(request);
+    if (auto* now = std::get_if<admin_response>(&answer)) {
+        co_return std::move(*now);
+    }
+    // A deferred answer that throws would end the connection without a word (its
+    // coroutine is detached): the client gets a 500 that says why, and the log too.
+    std::string failure;
+    try {
+        co_return co_await std::get<admin_deferred>(std::move(answer));
+    } catch (const std::exception& e) {
+        failure = e.what();
+    }
+    log_error("admin: " + std::string{request.method} + " " + std::string{request.target} + ": " + failure);
+    co_return routing::json_error(500, "internal error: " + failure);
+}
+
 asio::awaitable<void> admin_server::serve_connection(tcp::socket socket)
 {
     beast::tcp_stream stream{std::move(socket)};
@@ -173,7 +191,7 @@ asio::awaitable<void> admin_server::serve_connection(tcp::socket socket)
             request[http::field::authorization],
             request.body(),
         };
-        auto response = to_http(handler_(plain), request);
+        auto response = to_http(co_await answer(plain), request);
         if (request.method() == http::verb::head) {
             // Same headers as GET, Content-Length included, and no body (RFC 9110 §9.3.2).
             http::response<http::empty_body> head{response.result(), response.version()};

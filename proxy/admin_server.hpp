@@ -16,10 +16,14 @@ namespace stork::proxy {
 
 // The HTTP/1.1 server of the admin API: keep-alive, a header and a body limit, a read
 // timeout. It lives on one io_context (storkd's control thread), so it needs no locks.
-// Requests go to a handler that returns plain data (admin_handler.hpp).
+// Requests go to a handler that returns plain data (admin_handler.hpp), now or, for the
+// slow endpoints, as a coroutine awaited on the connection's own coroutine: one
+// connection waits, the others and the control thread do not. Requests on one
+// connection are answered in order, one at a time.
 class admin_server {
 public:
-    using handler = std::function<admin_response(const admin_request&)>;
+    // A handler that returns admin_response converts to this.
+    using handler = std::function<admin_answer(const admin_request&)>;
 
     struct limits {
         std::size_t header_bytes = 16 * 1024;
@@ -47,6 +51,9 @@ public:
 private:
     boost::asio::awaitable<void> accept_loop();
     boost::asio::awaitable<void> serve_connection(boost::asio::ip::tcp::socket socket);
+    // The handler's answer, awaited when it is deferred. `request` views the parser's
+    // buffers, which outlive the call (serve_connection holds them).
+    boost::asio::awaitable<admin_response> answer(admin_request request);
 
     boost::asio::io_context& io_;
     boost::asio::ip::tcp::acceptor acceptor_;

@@ -95,6 +95,45 @@ TEST(admin_handler, authorised_v1_calls_go_to_the_v1_handler)
     EXPECT_EQ(handle_admin_request(admin_request{"PUT", "/v1/rules", {}, "{}"}, c).status, 401u);
 }
 
+TEST(admin_handler, the_async_v1_handler_is_asked_first_and_only_with_the_token)
+{
+    int async_asked = 0;
+    admin_context c = context();
+    c.v1 = [](const admin_request&) -> std::optional<admin_response> {
+        return admin_response{200, "application/json", "sync", {}};
+    };
+    c.v1_async = [&async_asked](const admin_request& r) -> std::optional<admin_answer> {
+        ++async_asked;
+        if (r.target.starts_with("/v1/dns/")) {
+            return admin_response{200, "application/json", "async", {}};
+        }
+        return std::nullopt;
+    };
+    const auto body = [](admin_answer a) {
+        return std::get<admin_response>(std::move(a)).body;
+    };
+    const std::string bearer = "Bearer " + std::string{token};
+    EXPECT_EQ(body(answer_admin_request(admin_request{"GET", "/v1/dns/check?host=a", bearer, {}}, c)), "async");
+    EXPECT_EQ(body(answer_admin_request(admin_request{"GET", "/v1/rules", bearer, {}}, c)), "sync");
+    EXPECT_EQ(async_asked, 2);
+
+    // The same 401 as every /v1 call, and the handler is never asked.
+    for (const char* wrong : {"", "Bearer nope", "Basic abc"}) {
+        const auto refused = std::get<admin_response>(answer_admin_request(admin_request{"GET", "/v1/dns/report", wrong, {}}, c));
+        EXPECT_EQ(refused.status, 401u);
+        EXPECT_EQ(header(refused, "WWW-Authenticate"), "Bearer realm=\"storkd\"");
+    }
+    // Outside /v1 it is never asked either.
+    EXPECT_EQ(std::get<admin_response>(answer_admin_request(admin_request{"GET", "/healthz", {}, {}}, c)).status, 200u);
+    EXPECT_EQ(async_asked, 2);
+
+    // A deferred answer is passed on as it is, not run.
+    c.v1_async = [](const admin_request&) -> std::optional<admin_answer> {
+        return admin_answer{[]() -> admin_deferred { co_return admin_response{}; }()};
+    };
+    EXPECT_TRUE(std::holds_alternative<admin_deferred>(answer_admin_request(admin_request{"GET", "/v1/dns/report", bearer, {}}, c)));
+}
+
 TEST(admin_handler, empty_expected_token_never_matches)
 {
     EXPECT_FALSE(bearer_token_matches("Bearer ", ""));

@@ -2,7 +2,11 @@
 
 #include "tests/support/http_client.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -20,12 +24,16 @@ using ::testing::StartsWith;
 class running_admin_server {
 public:
     explicit running_admin_server(admin_server::limits limits = {})
-        : server_{io_, config::endpoint{"127.0.0.1", 0, true},
-                  [](const admin_request& r) {
-                      return handle_admin_request(r, admin_context{"0123456789abcdef0123456789abcdef", true,
-                                                                   [] { return std::string{"m 1\n"}; }});
-                  },
-                  limits}
+        : running_admin_server{[](const admin_request& r) -> admin_answer {
+                                   return handle_admin_request(r, admin_context{"0123456789abcdef0123456789abcdef", true,
+                                                                                [] { return std::string{"m 1\n"}; }});
+                               },
+                               limits}
+    {
+    }
+
+    running_admin_server(admin_server::handler h, admin_server::limits limits)
+        : server_{io_, config::endpoint{"127.0.0.1", 0, true}, std::move(h), limits}
     {
         server_.start();
         thread_ = std::thread{[this] { io_.run(); }};
@@ -38,6 +46,7 @@ public:
     }
 
     std::uint16_t port() const { return server_.local_endpoint().port(); }
+    boost::asio::io_context& io() { return io_; }
 
 private:
     boost::asio::io_context io_{1};
@@ -129,6 +138,62 @@ TEST(admin_server_loopback, idle_connection_is_closed_after_the_read_timeout)
     const std::string raw = test::raw_exchange(server.port(), "GET /healthz HTTP/1.1\r\nHo");
     EXPECT_EQ(raw, "");
     EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds{9});
+}
+
+// A deferred answer that waits until /release is asked: the slow request stays open
+// while other connections are served on the same (only) thread.
+struct gate {
+    boost::asio::steady_timer timer;
+    bool open = false;
+};
+
+admin_deferred wait_for_gate(gate& g)
+{
+    while (!g.open) {
+        g.timer.expires_after(std::chrono::seconds{30});
+        co_await g.timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    }
+    co_return admin_response{200, "text/plain", "released\n", {}};
+}
+
+admin_deferred throw_later()
+{
+    co_await boost::asio::post(boost::asio::use_awaitable);
+    throw std::runtime_error{"the advisor fell over"};
+}
+
+TEST(admin_server_loopback, a_deferred_answer_does_not_hold_up_other_connections)
+{
+    gate* g = nullptr;
+    running_admin_server server{[&g](const admin_request& r) -> admin_answer {
+                                    if (r.target == "/slow") {
+                                        return wait_for_gate(*g);
+                                    }
+                                    if (r.target == "/throw") {
+                                        return throw_later();
+                                    }
+                                    if (r.target == "/release") {
+                                        g->open = true;
+                                        g->timer.cancel();
+                                    }
+                                    return admin_response{200, "text/plain", "now\n", {}};
+                                },
+                                admin_server::limits{}};
+    gate shared{boost::asio::steady_timer{server.io()}};
+    g = &shared;
+
+    test::http_reply slow;
+    std::thread waiting{[&] { slow = test::http_request(server.port(), "GET", "/slow"); }};
+    // Answered while /slow waits (the io_context has one thread).
+    EXPECT_EQ(test::http_request(server.port(), "GET", "/other").body, "now\n");
+    EXPECT_EQ(test::http_request(server.port(), "GET", "/release").body, "now\n");
+    waiting.join();
+    EXPECT_EQ(slow.status, 200u);
+    EXPECT_EQ(slow.body, "released\n");
+
+    const auto failed = test::http_request(server.port(), "GET", "/throw");
+    EXPECT_EQ(failed.status, 500u);
+    EXPECT_THAT(failed.body, HasSubstr("the advisor fell over"));
 }
 
 TEST(admin_server_loopback, bind_failure_names_the_address)
