@@ -40,7 +40,8 @@ void warn_about_restart_only_changes(const config::storkd_config& running, const
         log_warning("reload: listen addresses changed; restart storkd to apply");
     }
     if (running.dns.resolvers != next.dns.resolvers || running.dns.system_resolvers != next.dns.system_resolvers) {
-        log_warning("reload: dns.resolvers changed; the data plane keeps its resolvers until restart");
+        log_warning("reload: dns.resolvers changed; the data plane keeps its resolvers until restart "
+                    "(the admin API's DNS checks use the new ones)");
     }
     if (running.rules.path != next.rules.path || running.rules.store != next.rules.store) {
         log_warning("reload: the rule store changed; still using " + running.rules.path.string() + " until restart");
@@ -237,6 +238,7 @@ void storkd::open_rules()
     registry_.emplace(*store_, warn);
     rules_api_.emplace(
         *registry_, rule_clock, cfg->rules.default_ttl, [this] { rules_changed(); });
+    dns_api_.emplace(control_, *registry_, rule_clock, advisor_options_from(cfg->dns));
     const std::size_t n = registry_->rules().size();
     log_info("rules: " + std::to_string(n) + (n == 1 ? " rule" : " rules") + " from " + cfg->rules.path.string());
 }
@@ -321,6 +323,7 @@ void storkd::reload()
         }
         warn_about_restart_only_changes(*running, next);
         rules_api_->set_default_ttl(next.rules.default_ttl);
+        dns_api_->set_options(advisor_options_from(next.dns));
         current_upstream_tls_ = upstream_tls;
         workers_.publish(dataplane_settings::from(next, std::move(upstream_tls)));
         if (certificates) {
@@ -371,24 +374,31 @@ void storkd::stop()
     });
 }
 
-admin_response storkd::on_admin_request(const admin_request& request)
+admin_answer storkd::on_admin_request(const admin_request& request)
 {
     const auto cfg = config_.load();
-    const admin_context context{cfg->admin.token, serving_, [this] { return render_metrics(); },
-                                [this, cfg](const admin_request& r) -> std::optional<admin_response> {
-                                    if (r.target == "/v1/certificates/reload") {
-                                        if (r.method != "POST") {
-                                            admin_response wrong;
-                                            wrong.status = 405;
-                                            wrong.headers.emplace_back("Allow", "POST");
-                                            wrong.body = R"({"error":"use POST"})";
-                                            return wrong;
-                                        }
-                                        return reload_certificates(*cfg);
-                                    }
-                                    return rules_api_->handle(routing::api_request{r.method, r.target, r.body});
-                                }};
-    return handle_admin_request(request, context);
+    const admin_context context{
+        .token = cfg->admin.token,
+        .serving = serving_,
+        .metrics = [this] { return render_metrics(); },
+        .v1 = [this, cfg](const admin_request& r) -> std::optional<admin_response> {
+            if (r.target == "/v1/certificates/reload") {
+                if (r.method != "POST") {
+                    admin_response wrong;
+                    wrong.status = 405;
+                    wrong.headers.emplace_back("Allow", "POST");
+                    wrong.body = R"({"error":"use POST"})";
+                    return wrong;
+                }
+                return reload_certificates(*cfg);
+            }
+            return rules_api_->handle(routing::api_request{r.method, r.target, r.body});
+        },
+        // The DNS endpoints answer once the advisor is done; the control thread serves
+        // everything else meanwhile.
+        .v1_async = [this](const admin_request& r) { return dns_api_->handle(r); },
+    };
+    return answer_admin_request(request, context);
 }
 
 std::string storkd::render_metrics() const

@@ -2,6 +2,7 @@
 
 #include "config/storkd_config.hpp"
 #include "proxy/admin_server.hpp"
+#include "proxy/dns_api.hpp"
 #include "routing/file_store.hpp"
 #include "routing/rule_registry.hpp"
 #include "routing/rules_api.hpp"
@@ -64,7 +65,7 @@ private:
     void schedule_ticket_rotation();
     std::string render_metrics() const;
     void render_dataplane_metrics(prometheus_text& m) const;
-    admin_response on_admin_request(const admin_request& request);
+    admin_answer on_admin_request(const admin_request& request);
 
     std::atomic<std::shared_ptr<const config::storkd_config>> config_;
     boost::asio::io_context control_{1};
@@ -79,6 +80,8 @@ private:
     std::optional<routing::rule_registry> registry_;
     std::optional<routing::rules_api> rules_api_;
     boost::asio::steady_timer rebuild_timer_{control_};
+    // GET /v1/dns/*: the DNS advisor on the control thread, over the registry's rules.
+    std::optional<dns_api> dns_api_;
 
     // The data plane: where it listens, the access log all workers write to, and what
     // keeps the control loop alive while the workers drain.
