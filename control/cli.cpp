@@ -355,7 +355,7 @@ config::parsed<command> build_dns_check(const given_args& g)
 
 config::parsed<command> build_dns_report(const given_args& g)
 {
-    return command{dns_command{dns_report_command{.admin = admin_from(g)}}};
+    return command{dns_command{dns_report_command{.admin = admin_from(g), .json = g.has("--json")}}};
 }
 
 config::parsed<command> build_platform_import(const given_args& g)
@@ -506,6 +506,8 @@ constexpr flag_info dns_check_flags[] = {
     {.name = "--interval", .value = "DURATION", .help = "with --watch: time between checks (default 10s)"},
 };
 
+constexpr flag_info dns_report_flags[] = {json_flag, admin_flag, token_file_flag};
+
 constexpr flag_info platform_import_flags[] = {config_flag};
 
 constexpr flag_info migration_create_flags[] = {
@@ -617,10 +619,11 @@ constexpr subcommand_info subcommands[] = {
         .group = family::dns,
         .name = "dns report",
         .summary = "readiness of every rule's host, soonest expiry first",
-        .synopsis = "stork dns report [--admin URL] [--token-file F]",
+        .synopsis = "stork dns report [--json] [--admin URL] [--token-file F]",
         .description = "Checks the DNS of the host of every rule of a storkd and lists them, the rules that\n"
-                       "expire soonest first.",
-        .flags = admin_only_flags,
+                       "expire soonest first, with the first thing to do for each. Wildcard rules are listed\n"
+                       "but not checked. Exit status: 0 every checked host ready, 1 not ready, 2 error.",
+        .flags = dns_report_flags,
         .positionals = {},
         .example = "stork dns report --admin http://127.0.0.1:9180 --token-file /etc/stork/admin.token",
         .build = build_dns_report,

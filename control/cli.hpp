@@ -118,6 +118,7 @@ struct dns_check_command {
 
 struct dns_report_command {
     admin_options admin{};
+    bool json = false;  // print the admin API's JSON answer
 
     friend bool operator==(const dns_report_command&, const dns_report_command&) = default;
 };

@@ -1,7 +1,10 @@
 #include "control/dispatch.hpp"
 
 #include "control/admin_access.hpp"
+#include "control/dns_report.hpp"
 #include "control/rules_commands.hpp"
+
+#include <unistd.h>
 
 #include <chrono>
 #include <iostream>
@@ -24,6 +27,13 @@ int not_available(const command& cmd)
 {
     std::cerr << "stork: '" << command_name(cmd) << "' is not available in this build yet\n";
     return exit_error;
+}
+
+// Colours only for a person at a terminal, and not for one who asked for none
+// (https://no-color.org).
+bool colour_on_stdout(const env_lookup& env)
+{
+    return ::isatty(STDOUT_FILENO) == 1 && !env("NO_COLOR") && env("TERM") != "dumb";
 }
 
 } // namespace
@@ -50,6 +60,11 @@ int run_rules(const rules_command& cmd)
 
 int run_dns(const dns_command& cmd)
 {
+    if (const auto* report = std::get_if<dns_report_command>(&cmd)) {
+        const env_lookup env = process_environment();
+        const dns_report_io io{.out = std::cout, .err = std::cerr, .env = env, .colour = colour_on_stdout(env)};
+        return run_dns_report(*report, io);
+    }
     return not_available(command{cmd});
 }
 

@@ -177,6 +177,7 @@ std::vector<good_case> good_cases()
         {{"dns", "report"}, dns_command{dns_report_command{}}, "dns report"},
         {{"--token-file", "/t", "dns", "report", "--admin", "http://a:1"},
          dns_command{dns_report_command{.admin = {.url = "http://a:1", .token_file = "/t"}}}, "dns report"},
+        {{"dns", "report", "--json"}, dns_command{dns_report_command{.json = true}}, "dns report"},
         {{"platform", "import", "inventory.yaml"}, platform_command{platform_import_command{.file = "inventory.yaml"}},
          "platform import"},
         {{"--config", "/etc/stork/control.yaml", "platform", "import", "-"},
