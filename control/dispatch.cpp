@@ -1,10 +1,13 @@
 #include "control/dispatch.hpp"
 
 #include "control/admin_access.hpp"
+#include "control/dns_commands.hpp"
 #include "control/rules_commands.hpp"
 
 #include <chrono>
 #include <iostream>
+
+#include <unistd.h>
 
 namespace stork::control {
 
@@ -50,6 +53,10 @@ int run_rules(const rules_command& cmd)
 
 int run_dns(const dns_command& cmd)
 {
+    if (const auto* check = std::get_if<dns_check_command>(&cmd)) {
+        const dns_io io{.out = std::cout, .err = std::cerr, .colour = ::isatty(STDOUT_FILENO) == 1};
+        return run_dns_check(*check, io);
+    }
     return not_available(command{cmd});
 }
 
