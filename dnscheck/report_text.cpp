@@ -148,7 +148,15 @@ std::string render_text(const report& r, bool colour)
         out += "  " + p.dim("new target " + r.expect + ": ") + (addrs.empty() ? r.expect_error : addrs) + "\n";
     }
 
-    out += "\n" + p.bold("authoritative") + (r.zone.empty() ? std::string{} : p.dim(" (zone " + r.zone + ")")) + "\n";
+    std::string zone_note;
+    if (!r.zone.empty()) {
+        zone_note = " (zone " + r.zone;
+        for (std::size_t i = 0; i < r.nameservers.size(); ++i) {
+            zone_note += (i == 0 ? ", NS " : " ") + r.nameservers[i];
+        }
+        zone_note += ")";
+    }
+    out += "\n" + p.bold("authoritative") + p.dim(zone_note) + "\n";
     out += r.authoritative.empty() ? "  (none found)\n" : view_rows(r.authoritative, true);
     out += "\n" + p.bold("resolvers") + "\n";
     out += view_rows(r.resolvers, false);

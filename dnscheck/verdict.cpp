@@ -477,6 +477,11 @@ void decide(report& r)
         r.advice.push_back("If you lowered its TTL for the move, you can raise it again (it is " + seconds_text(*ttl) +
                            ").");
     }
+    for (const auto& v : r.authoritative) {
+        if (!v.answered) {
+            r.advice.push_back("Authoritative server " + v.server + " did not answer (" + v.error + "): not checked.");
+        }
+    }
     for (const auto& v : r.resolvers) {
         if (!v.answered) {
             r.advice.push_back("Resolver " + v.server + " did not answer (" + v.error + "): not checked.");
