@@ -1,12 +1,13 @@
 #include "control/dns_commands.hpp"
 
+#include "config/timestamp.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 
-#include <cstdio>
 #include <exception>
 #include <stdexcept>
 
@@ -18,12 +19,7 @@ namespace {
 
 std::string clock_text(std::chrono::sys_seconds t)
 {
-    const auto day = std::chrono::floor<std::chrono::days>(t);
-    const std::chrono::hh_mm_ss hms{t - day};
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "%02d:%02d:%02d", static_cast<int>(hms.hours().count()),
-                  static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()));
-    return buf;
+    return config::format_rfc3339(t).substr(11, 8);   // "12:00:05"
 }
 
 // What --watch compares between two checks: a new line only when one of these moved.
