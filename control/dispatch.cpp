@@ -1,6 +1,7 @@
 #include "control/dispatch.hpp"
 
 #include "control/admin_access.hpp"
+#include "control/dns_commands.hpp"
 #include "control/dns_report.hpp"
 #include "control/rules_commands.hpp"
 
@@ -60,6 +61,10 @@ int run_rules(const rules_command& cmd)
 
 int run_dns(const dns_command& cmd)
 {
+    if (const auto* check = std::get_if<dns_check_command>(&cmd)) {
+        const dns_io io{.out = std::cout, .err = std::cerr, .colour = ::isatty(STDOUT_FILENO) == 1};
+        return run_dns_check(*check, io);
+    }
     if (const auto* report = std::get_if<dns_report_command>(&cmd)) {
         const env_lookup env = process_environment();
         const dns_report_io io{.out = std::cout, .err = std::cerr, .env = env, .colour = colour_on_stdout(env)};

@@ -172,13 +172,13 @@ channel& advisor::channel_for(const std::string& server, bool recurse)
     return *slot;
 }
 
-asio::awaitable<advisor::query_answer> advisor::ask(const std::string& server, bool recurse, std::string name,
+asio::awaitable<advisor::query_answer> advisor::ask(std::string server, bool recurse, std::string name,
                                                     int qtype)
 {
     auto& ch = channel_for(server, recurse);
     auto [ec, bytes] = co_await ch.async_query(std::move(name), qtype, asio::as_tuple(asio::use_awaitable));
     query_answer out;
-    out.server = server;
+    out.server = std::move(server);
     if (bytes.empty()) {
         out.error = describe(ec);
         co_return out;
@@ -323,7 +323,8 @@ asio::awaitable<void> advisor::ask_authoritative(report& r, server_view& view)
 
 asio::awaitable<void> advisor::ask_resolver(report& r, server_view& view)
 {
-    const auto a = co_await ask(view.server == "resolv.conf" ? std::string{} : view.server, true, r.host, rr::a);
+    std::string server = view.server == "resolv.conf" ? std::string{} : view.server;
+    const auto a = co_await ask(std::move(server), true, r.host, rr::a);
     view.answered = a.reply.has_value();
     view.status = a.status();
     if (!a.reply) {
@@ -405,7 +406,8 @@ asio::awaitable<void> advisor::walk_chain(report& r, std::vector<std::string> zo
             // The final name's IPv6 addresses too, from the same server.
             const bool recurse = got->server.ends_with("(resolver)");
             const std::string server = got->server.substr(0, got->server.rfind(" ("));
-            auto six = co_await ask(server == "resolv.conf" ? std::string{} : server, recurse, end, rr::aaaa);
+            std::string six_server = server == "resolv.conf" ? std::string{} : server;
+            auto six = co_await ask(std::move(six_server), recurse, end, rr::aaaa);
             if (six.reply) {
                 for (const auto* rec : records_of(six.reply->answers, end, rr::aaaa)) {
                     r.chain.push_back(hop_of(*rec, got->server));

@@ -71,7 +71,7 @@ private:
     struct walk_state;
 
     channel& channel_for(const std::string& server, bool recurse);
-    boost::asio::awaitable<query_answer> ask(const std::string& server, bool recurse, std::string name, int qtype);
+    boost::asio::awaitable<query_answer> ask(std::string server, bool recurse, std::string name, int qtype);
     boost::asio::awaitable<void> find_zone(report& r, const check_request& q, std::vector<std::string>& servers);
     boost::asio::awaitable<void> ask_authoritative(report& r, server_view& view);
     boost::asio::awaitable<void> ask_resolver(report& r, server_view& view);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/asio/ip/address.hpp>
+#include <boost/assert/source_location.hpp>
 #include <boost/system/result.hpp>
 
 #include <cstdint>
@@ -81,12 +82,15 @@ struct record {
     std::string name;          // owner, without the trailing dot ("" for the root), case kept
     std::uint16_t type = 0;
     std::uint16_t klass = 0;
-    std::uint32_t ttl = 0;     // seconds; values with the top bit set read as 0 (RFC 2181 §8)
+    std::uint32_t ttl = 0;     // seconds; values with the top bit set read as 0 (RFC 2181 §8),
+                               // except OPT's, which holds EDNS flags (RFC 6891 §6.1.3): kept as sent
     record_data data;
 
     // The data as a zone file would show it: "192.0.2.1", "my-app.example.net" (no dot),
     // "ns1.example.com hostmaster.example.com 2024010101 3600 600 604800 60",
     // "0 issue \"letsencrypt.org\"", "\"part one \" \"part two\"", or RFC 3597 "\# 4 0a0b0c0d".
+    // Quoted strings escape `"` and `\` and show bytes outside printable ASCII as \DDD;
+    // a name that is the root shows as ".".
     std::string data_text() const;
     friend bool operator==(const record&, const record&) = default;
 };
@@ -114,6 +118,7 @@ struct message {
 
 // Why a message could not be read: which section and record, and what was wrong
 // ("answer record 2: RDATA length 9 runs past the end of the message (120 bytes)").
+// Records and questions are counted from 1, as they appear in dig's output.
 struct message_error {
     std::string what;
 };

@@ -1,10 +1,11 @@
 // The report as JSON: GET /v1/dns/check and `stork dns check --json`.
 #include "dnscheck/report.hpp"
 
+#include "config/timestamp.hpp"
+
 #include <boost/json/array.hpp>
 #include <boost/json/value.hpp>
 
-#include <cstdio>
 
 namespace stork::dnscheck {
 namespace {
@@ -13,15 +14,7 @@ namespace json = boost::json;
 
 std::string rfc3339(std::chrono::sys_seconds t)
 {
-    const auto day = std::chrono::floor<std::chrono::days>(t);
-    const std::chrono::year_month_day ymd{day};
-    const std::chrono::hh_mm_ss hms{t - day};
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
-                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                  static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                  static_cast<int>(hms.seconds().count()));
-    return buf;
+    return config::format_rfc3339(t);
 }
 
 json::value optional_number(const std::optional<std::uint32_t>& v)

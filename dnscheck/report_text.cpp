@@ -107,7 +107,7 @@ std::string view_rows(const std::vector<server_view>& views, bool authoritative)
             cells.push_back("");
         }
         cells.push_back(v.answered ? std::string{to_string(v.points_to)} : "");
-        cells.push_back(v.answered ? summary(v.answer) : v.error);
+        cells.push_back(v.answered ? summary(v.answer) : (v.error == v.status ? std::string{} : v.error));
         t.row(std::move(cells));
     }
     return t.render("  ");
@@ -148,12 +148,20 @@ std::string render_text(const report& r, bool colour)
         out += "  " + p.dim("new target " + r.expect + ": ") + (addrs.empty() ? r.expect_error : addrs) + "\n";
     }
 
-    out += "\n" + p.bold("authoritative") + (r.zone.empty() ? std::string{} : p.dim(" (zone " + r.zone + ")")) + "\n";
+    std::string zone_note;
+    if (!r.zone.empty()) {
+        zone_note = " (zone " + r.zone;
+        for (std::size_t i = 0; i < r.nameservers.size(); ++i) {
+            zone_note += (i == 0 ? ", NS " : " ") + r.nameservers[i];
+        }
+        zone_note += ")";
+    }
+    out += "\n" + p.bold("authoritative") + p.dim(zone_note) + "\n";
     out += r.authoritative.empty() ? "  (none found)\n" : view_rows(r.authoritative, true);
     out += "\n" + p.bold("resolvers") + "\n";
     out += view_rows(r.resolvers, false);
 
-    if (r.caa.checked) {
+    if (r.caa.checked && !r.no_server_answered) {
         out += "\n" + p.bold("CAA") + "  " +
                (r.caa.allowed ? p.paint("Let's Encrypt allowed", "32") : p.paint("Let's Encrypt blocked", "31")) +
                ": " + r.caa.reason + "\n";

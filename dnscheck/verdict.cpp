@@ -1,6 +1,8 @@
 // decide(): from the facts the advisor gathered to a verdict and advice. No I/O.
 #include "dnscheck/report.hpp"
 
+#include "config/timestamp.hpp"
+
 #include <algorithm>
 #include <set>
 
@@ -82,22 +84,12 @@ std::string seconds_text(std::uint32_t s)
 
 std::string date_text(std::chrono::sys_seconds t)
 {
-    const auto day = std::chrono::floor<std::chrono::days>(t);
-    const std::chrono::year_month_day ymd{day};
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                  static_cast<unsigned>(ymd.day()));
-    return buf;
+    return config::format_rfc3339(t).substr(0, 10);   // "2026-12-18"
 }
 
 std::string time_text(std::chrono::sys_seconds t)
 {
-    const auto day = std::chrono::floor<std::chrono::days>(t);
-    const std::chrono::hh_mm_ss hms{t - day};
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "%02d:%02d:%02d", static_cast<int>(hms.hours().count()),
-                  static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()));
-    return buf;
+    return config::format_rfc3339(t).substr(11, 8);   // "10:40:00"
 }
 
 // "Change the CNAME of HOST to EXPECT", with the TTL step first when the TTL is long.
@@ -476,6 +468,11 @@ void decide(report& r)
     if (const auto ttl = host_ttl(r); ttl && *ttl <= lower_ttl_above) {
         r.advice.push_back("If you lowered its TTL for the move, you can raise it again (it is " + seconds_text(*ttl) +
                            ").");
+    }
+    for (const auto& v : r.authoritative) {
+        if (!v.answered) {
+            r.advice.push_back("Authoritative server " + v.server + " did not answer (" + v.error + "): not checked.");
+        }
     }
     for (const auto& v : r.resolvers) {
         if (!v.answered) {
