@@ -613,7 +613,6 @@ TEST(cli_process, version_prints_version_and_commit)
 TEST(cli_process, commands_not_yet_built_say_so_and_exit_2)
 {
     const std::vector<std::vector<std::string>> lines = {
-        {"dns", "report"},
         {"dns", "check", "a.example.com", "--expect", "b.example.net"},
         {"platform", "import", "inventory.yaml"},
         {"--region", "osc-fr1", "--app", "my-app", "migrations"},

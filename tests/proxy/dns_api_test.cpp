@@ -63,7 +63,7 @@ TEST(dns_api_query, check_parameters_are_normalised)
 TEST(dns_api_query, bad_check_parameters_are_400_naming_the_field)
 {
     const struct {
-        std::string_view query;
+        std::string query;
         std::string_view field;
         std::string_view says;
     } cases[] = {
