@@ -73,6 +73,12 @@ std::string unbound_conf(const std::filesystem::path& dir, const std::string& ad
     if (o.cache_max_negative_ttl) {
         conf += "    cache-max-negative-ttl: " + std::to_string(*o.cache_max_negative_ttl) + "\n";
     }
+    // A stub zone under one of unbound's built-in local zones (RFC 6761 names such as
+    // "test." or "invalid.") would be shadowed by it: nodefault turns the built-in off
+    // (unbound.conf(5), "local-zone"); for any other zone it changes nothing.
+    for (const auto& [zone, servers] : o.stubs) {
+        conf += "    local-zone: " + quoted_zone(zone) + " nodefault\n";
+    }
     conf += "remote-control:\n"
             "    control-enable: no\n";
     for (const auto& [zone, servers] : o.stubs) {
