@@ -18,9 +18,9 @@ namespace {
 
 // RFC 1035 §2.3.4: a name is at most 255 octets on the wire, so at most 127 labels.
 constexpr std::size_t max_name_octets = 255;
-// A name needs at most one pointer per label; more jumps than labels can only be a chain
-// of pointers to pointers, which no server writes.
-constexpr std::size_t max_pointer_jumps = 128;
+// ares_expand_name (1.18.1, MAX_INDIRS) refuses a name of more than 50 pointer jumps;
+// refusing them here first gives the error a precise text. Real names need one or two.
+constexpr std::size_t max_pointer_jumps = 50;
 // RFC 1035 §4.2.2: a message (over TCP, the largest) is at most 65535 bytes. This also
 // keeps every offset inside ares_expand_name's `int`.
 constexpr std::size_t max_message_size = 65535;
@@ -225,12 +225,13 @@ private:
         case rr::ns: {
             std::string target;
             const char* what = r.type == rr::cname ? "CNAME target" : "NS name";
+            const std::size_t start = at;
             if (!read_name(at, end, target, what)) {
                 return false;
             }
             if (at != end) {
-                return fail(std::string{what} + " ends " + std::to_string(end - at) + " bytes before RDLENGTH " +
-                            std::to_string(length));
+                return fail(std::string{what} + " ends after " + std::to_string(at - start) +
+                            " bytes of RDATA, RDLENGTH is " + std::to_string(length));
             }
             r.data = std::move(target);
             return true;
@@ -318,10 +319,10 @@ private:
     // Reads the name at `at` (which moves past its encoding) that must end before `end`.
     //
     // The walk here checks what ares_expand_name (c-ares 1.18) does not: the 255-octet
-    // limit and a bound on pointer jumps. Without them, thousands of two-byte pointers to
-    // one long chain of earlier pointers would each expand to the whole message
-    // (quadratic). Loops are refused here too, with a precise message; c-ares would refuse
-    // them only after as many jumps as the message has bytes.
+    // limit (RFC 1035 §2.3.4). Without it, thousands of two-byte pointers to one long run
+    // of labels would each expand to the whole message (quadratic). Loops and long
+    // pointer chains, which c-ares refuses too, are refused here first, so that the error
+    // says which.
     bool read_name(std::size_t& at, std::size_t end, std::string& out, const char* what)
     {
         std::size_t p = at;
