@@ -379,6 +379,12 @@ private:
                 return fail(std::string{what} + ": a label of " + std::to_string(length) +
                             " bytes runs past the end of the message " + size_text());
             }
+            // ares_expand_name writes a label of one zero byte as a raw NUL (its "root name
+            // response" special case), which would cut the name short in a C string.
+            if (length == 1 && m_[p + 1] == 0) {
+                return fail(std::string{what} + ": a label of one zero byte at offset " + std::to_string(p) +
+                            " (c-ares would expand it to a raw NUL)");
+            }
             p += 1 + length;
         }
         if (encoded_end > end) {

@@ -500,6 +500,9 @@ std::vector<malformed_case> malformed_cases()
          "question 1: name: compression pointer runs past the end of the message (17 bytes)"},
         {"label past the end", header(1, 0) + bytes{5, 'a', 'b'}, "a label of 5 bytes runs past the end"},
         {"name without its end", header(1, 0) + bytes{1, 'a'}, "question 1: name"},
+        // Found by the fuzzer: c-ares writes this label as a raw NUL, which ended the name.
+        {"a label of one zero byte", header(1, 0) + bytes{1, 'a', 1, 0, 0, 0, 1, 0, 1},
+         "question 1: name: a label of one zero byte at offset 14 (c-ares would expand it to a raw NUL)"},
         {"label type 01", header(1, 0) + bytes{0x41, 0, 0, 1, 0, 1}, "label type 0x40 at offset 12 is not supported"},
         {"label type 10", header(1, 0) + bytes{0x81, 0, 0, 1, 0, 1}, "label type 0x80 at offset 12 is not supported"},
         {"a name over 255 bytes", header(1, 0) + [] {
