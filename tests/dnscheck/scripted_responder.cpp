@@ -189,7 +189,8 @@ void scripted_responder::serve(std::stop_token stop)
     }
 }
 
-std::optional<action> scripted_responder::decide(transport via, std::span<const unsigned char> wire, query_info& q)
+std::optional<scripted_responder::decision> scripted_responder::decide(transport via,
+                                                                      std::span<const unsigned char> wire)
 {
     const auto read = read_query(wire);
     {
@@ -203,12 +204,13 @@ std::optional<action> scripted_responder::decide(transport via, std::span<const 
         }
         recent_.push_back({via, *read});
     }
-    q = *read;
+    // The script runs without the lock: it may take its time, and tests may read the
+    // counters meanwhile.
     try {
-        return script_(received_query{via, q});
+        return decision{*read, script_(received_query{via, *read})};
     } catch (const std::exception& e) {
         ADD_FAILURE() << "scripted_responder: the script threw: " << e.what();
-        return action::silence();
+        return decision{*read, action::silence()};
     }
 }
 
@@ -223,18 +225,17 @@ void scripted_responder::on_udp()
         if (n < 0) {
             return;   // EAGAIN: drained
         }
-        query_info q;
-        const auto a = decide(transport::udp, std::span{buffer.data(), static_cast<std::size_t>(n)}, q);
-        if (!a) {
+        const auto d = decide(transport::udp, std::span{buffer.data(), static_cast<std::size_t>(n)});
+        if (!d) {
             continue;
         }
         std::vector<unsigned char> reply;
-        switch (a->what) {
+        switch (d->then.what) {
         case action::kind::reply:
-            reply = a->bytes;
+            reply = d->then.bytes;
             break;
         case action::kind::truncate_udp:
-            reply = dns_builder::reply_to(q).tc().build();
+            reply = dns_builder::reply_to(d->query).tc().build();
             break;
         case action::kind::silence:
         case action::kind::close_connection:
@@ -278,15 +279,14 @@ bool scripted_responder::on_tcp(tcp_connection& c)
         }
         const std::vector<unsigned char> wire(c.in.begin() + 2, c.in.begin() + 2 + static_cast<std::ptrdiff_t>(length));
         c.in.erase(c.in.begin(), c.in.begin() + 2 + static_cast<std::ptrdiff_t>(length));
-        query_info q;
-        const auto a = decide(transport::tcp, wire, q);
-        if (!a) {
+        const auto d = decide(transport::tcp, wire);
+        if (!d) {
             continue;
         }
-        switch (a->what) {
+        switch (d->then.what) {
         case action::kind::reply:
         case action::kind::truncate_udp:
-            if (!send_all(c.fd.get(), with_length_prefix(a->bytes))) {
+            if (!send_all(c.fd.get(), with_length_prefix(d->then.bytes))) {
                 return false;
             }
             break;

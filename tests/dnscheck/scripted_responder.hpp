@@ -101,7 +101,12 @@ private:
     void on_accept(std::vector<tcp_connection>& connections);
     // False when the connection is to be closed.
     bool on_tcp(tcp_connection& c);
-    std::optional<action> decide(transport via, std::span<const unsigned char> wire, query_info& q);
+    struct decision {
+        query_info query;
+        action then;
+    };
+    // Counts and records the query and asks the script; nothing for an unreadable query.
+    std::optional<decision> decide(transport via, std::span<const unsigned char> wire);
 
     script script_;
     owned_fd udp_;
