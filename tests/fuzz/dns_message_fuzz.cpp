@@ -3,6 +3,9 @@
 // accepted), the header fields and counts are the input's, every record's data matches
 // its type, TTLs follow RFC 2181 §8, names have no trailing dot, and the helpers
 // (data_text, same_name, records_of, negative_ttl) never throw. An error says where.
+// The CAA records found go through the CAA evaluation (the issuer-value parser) as the
+// advisor would feed them: one set, for a plain and for a wildcard name.
+#include "dnscheck/caa.hpp"
 #include "dnscheck/message.hpp"
 
 #include "tests/fuzz/fuzz_check.hpp"
@@ -132,6 +135,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             check_record(r, *section);
         }
     }
+    std::vector<dns::caa_data> caa;
+    for (const auto& r : m.answers) {
+        if (const auto* c = std::get_if<dns::caa_data>(&r.data)) {
+            caa.push_back(*c);
+            const std::string issuer = dns::caa_issuer(c->value);
+            require(issuer.find(';') == std::string::npos);
+        }
+    }
+    for (const bool wildcard : {false, true}) {
+        const auto decision = dns::evaluate_caa(caa, "example.com", wildcard);
+        require(!decision.reason.empty());
+        require(caa.empty() ? decision.allowed : true);
+    }
+
     if (const auto negative = dns::negative_ttl(m)) {
         bool from_an_soa = false;
         for (const auto& r : m.authority) {
