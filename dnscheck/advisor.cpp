@@ -143,6 +143,7 @@ bool is_failure_rcode(int code)
 
 struct advisor::query_answer {
     std::string server;                 // as asked, "" for resolv.conf
+    bool responded = false;             // bytes came back (a message, or garbage)
     std::optional<message> reply;       // a DNS message that parsed
     std::string error;                  // no usable message: why ("timeout", "malformed answer: ...")
 
@@ -183,6 +184,7 @@ asio::awaitable<advisor::query_answer> advisor::ask(std::string server, bool rec
         out.error = describe(ec);
         co_return out;
     }
+    out.responded = true;
     auto parsed = parse_message(bytes);
     if (!parsed) {
         out.error = "malformed answer: " + parsed.error().what;
@@ -265,7 +267,7 @@ asio::awaitable<void> advisor::ask_authoritative(report& r, server_view& view)
     }
     co_await all_of(std::move(tasks));
 
-    view.answered = a.reply.has_value();
+    view.answered = a.responded;
     view.status = a.status();
     if (!a.reply) {
         view.error = a.error;
@@ -325,7 +327,7 @@ asio::awaitable<void> advisor::ask_resolver(report& r, server_view& view)
 {
     std::string server = view.server == "resolv.conf" ? std::string{} : view.server;
     const auto a = co_await ask(std::move(server), true, r.host, rr::a);
-    view.answered = a.reply.has_value();
+    view.answered = a.responded;
     view.status = a.status();
     if (!a.reply) {
         view.error = a.error;
@@ -372,7 +374,8 @@ asio::awaitable<void> advisor::walk_chain(report& r, std::vector<std::string> zo
             }
             if (failure.empty()) {
                 failure = label + (a.reply ? " answers " + rcode_name(a.reply->rcode) : ": " + a.error) + " for " + name;
-                r.chain_status = a.reply ? chain_end::servfail : chain_end::no_answer;
+                // An answer that does not parse is the server's failure, like SERVFAIL.
+                r.chain_status = a.responded ? chain_end::servfail : chain_end::no_answer;
             }
         }
         if (!got) {

@@ -18,18 +18,18 @@
 namespace stork::dnscheck {
 
 struct check_request {
-    std::string host;                       // the custom domain
-    std::string expect;                     // the app's host name in the new region
-    std::optional<std::string> old;         // ... in the old region, when known
+    std::string host{};                     // the custom domain
+    std::string expect{};                   // the app's host name in the new region
+    std::optional<std::string> old{};       // ... in the old region, when known
     // "IP[:PORT]" of the zone's authoritative servers; empty: found from the zone's NS
     // records through the first resolver (port 53).
-    std::vector<std::string> authoritative;
-    std::optional<std::chrono::sys_seconds> rule_expires_at;
+    std::vector<std::string> authoritative{};
+    std::optional<std::chrono::sys_seconds> rule_expires_at{};
 };
 
 struct advisor_options {
     // "IP[:PORT]" resolvers asked for their (cached) view; empty: /etc/resolv.conf.
-    std::vector<std::string> resolvers;
+    std::vector<std::string> resolvers{};
     std::chrono::milliseconds timeout{2000};    // per try; c-ares doubles it on the next round
     int tries = 2;
     std::string ca = "letsencrypt.org";         // whose CAA permission matters

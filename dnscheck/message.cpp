@@ -18,9 +18,9 @@ namespace {
 
 // RFC 1035 §2.3.4: a name is at most 255 octets on the wire, so at most 127 labels.
 constexpr std::size_t max_name_octets = 255;
-// A name needs at most one pointer per label; more jumps than labels can only be a chain
-// of pointers to pointers, which no server writes.
-constexpr std::size_t max_pointer_jumps = 128;
+// ares_expand_name (1.18.1, MAX_INDIRS) refuses a name of more than 50 pointer jumps;
+// refusing them here first gives the error a precise text. Real names need one or two.
+constexpr std::size_t max_pointer_jumps = 50;
 // RFC 1035 §4.2.2: a message (over TCP, the largest) is at most 65535 bytes. This also
 // keeps every offset inside ares_expand_name's `int`.
 constexpr std::size_t max_message_size = 65535;
@@ -44,24 +44,9 @@ struct ares_string_deleter {
 };
 using ares_string = std::unique_ptr<char, ares_string_deleter>;
 
-enum class section { answer, authority, additional };
-
-const char* section_name(section s) noexcept
-{
-    switch (s) {
-    case section::answer:
-        return "answer";
-    case section::authority:
-        return "authority";
-    case section::additional:
-        return "additional";
-    }
-    return "?";
-}
-
 // Reads one message front to back. Every step returns false after recording what went
-// wrong, prefixed with where (`where_`: "header", "question 1", "answer record 2"; counted
-// from 1, as a person reading a dig output would).
+// wrong, prefixed with where: "header", "question 1", "answer record 2" (counted from 1,
+// as a person reading dig's output would). The prefix is only written on failure.
 class parser {
 public:
     explicit parser(std::span<const unsigned char> bytes) : m_{bytes.data()}, size_{bytes.size()} {}
@@ -75,9 +60,9 @@ public:
         if (!read_questions(out.questions)) {
             return message_error{std::move(error_)};
         }
-        if (!read_records(section::answer, an_count_, out.answers) ||
-            !read_records(section::authority, ns_count_, out.authority) ||
-            !read_records(section::additional, ar_count_, out.additional)) {
+        if (!read_records("answer record", an_count_, out.answers) ||
+            !read_records("authority record", ns_count_, out.authority) ||
+            !read_records("additional record", ar_count_, out.additional)) {
             return message_error{std::move(error_)};
         }
         // Trailing bytes after the last counted record are accepted: some servers pad.
@@ -87,7 +72,13 @@ public:
 private:
     bool fail(std::string what)
     {
-        error_ = where_ + ": " + std::move(what);
+        error_ = where_;
+        if (index_ != 0) {
+            error_ += ' ';
+            error_ += std::to_string(index_);
+        }
+        error_ += ": ";
+        error_ += what;
         return false;
     }
 
@@ -95,7 +86,6 @@ private:
 
     bool read_header(message& out)
     {
-        where_ = "header";
         if (size_ < 12) {
             return fail("the message is " + std::to_string(size_) + " bytes, shorter than the 12-byte header");
         }
@@ -124,19 +114,21 @@ private:
         return std::min(count, (size_ - pos_) / min_size);
     }
 
-    bool missing(const char* what, std::size_t index, std::size_t count)
+    // The header counts more questions or records than the message holds.
+    bool missing(std::size_t count)
     {
-        return fail("missing: the message " + size_text() + " ends after " + std::to_string(index) + " of " +
-                    std::to_string(count) + " " + what);
+        return fail("missing: the message " + size_text() + " ends after " + std::to_string(index_ - 1) + " of " +
+                    std::to_string(count) + " " + where_ + "s");
     }
 
     bool read_questions(std::vector<question>& out)
     {
         out.reserve(plausible(qd_count_, min_question_size));
         for (std::size_t i = 0; i < qd_count_; ++i) {
-            where_ = "question " + std::to_string(i + 1);
+            where_ = "question";
+            index_ = i + 1;
             if (pos_ >= size_) {
-                return missing("questions", i, qd_count_);
+                return missing(qd_count_);
             }
             question q;
             if (!read_name(pos_, size_, q.name, "name")) {
@@ -153,14 +145,15 @@ private:
         return true;
     }
 
-    bool read_records(section s, std::size_t count, std::vector<record>& out)
+    // `section` names one record of it: "answer record".
+    bool read_records(const char* section, std::size_t count, std::vector<record>& out)
     {
         out.reserve(plausible(count, min_record_size));
-        const std::string prefix = std::string{section_name(s)} + " record ";
         for (std::size_t i = 0; i < count; ++i) {
-            where_ = prefix + std::to_string(i + 1);
+            where_ = section;
+            index_ = i + 1;
             if (pos_ >= size_) {
-                return missing((std::string{section_name(s)} + " records").c_str(), i, count);
+                return missing(count);
             }
             record r;
             if (!read_record(r)) {
@@ -225,12 +218,13 @@ private:
         case rr::ns: {
             std::string target;
             const char* what = r.type == rr::cname ? "CNAME target" : "NS name";
+            const std::size_t start = at;
             if (!read_name(at, end, target, what)) {
                 return false;
             }
             if (at != end) {
-                return fail(std::string{what} + " ends " + std::to_string(end - at) + " bytes before RDLENGTH " +
-                            std::to_string(length));
+                return fail(std::string{what} + " ends after " + std::to_string(at - start) +
+                            " bytes of RDATA, RDLENGTH is " + std::to_string(length));
             }
             r.data = std::move(target);
             return true;
@@ -318,10 +312,10 @@ private:
     // Reads the name at `at` (which moves past its encoding) that must end before `end`.
     //
     // The walk here checks what ares_expand_name (c-ares 1.18) does not: the 255-octet
-    // limit and a bound on pointer jumps. Without them, thousands of two-byte pointers to
-    // one long chain of earlier pointers would each expand to the whole message
-    // (quadratic). Loops are refused here too, with a precise message; c-ares would refuse
-    // them only after as many jumps as the message has bytes.
+    // limit (RFC 1035 §2.3.4). Without it, thousands of two-byte pointers to one long run
+    // of labels would each expand to the whole message (quadratic). Loops and long
+    // pointer chains, which c-ares refuses too, are refused here first, so that the error
+    // says which.
     bool read_name(std::size_t& at, std::size_t end, std::string& out, const char* what)
     {
         std::size_t p = at;
@@ -378,6 +372,12 @@ private:
                 return fail(std::string{what} + ": a label of " + std::to_string(length) +
                             " bytes runs past the end of the message " + size_text());
             }
+            // ares_expand_name writes a label of one zero byte as a raw NUL (its "root name
+            // response" special case), which would cut the name short in a C string.
+            if (length == 1 && m_[p + 1] == 0) {
+                return fail(std::string{what} + ": a label of one zero byte at offset " + std::to_string(p) +
+                            " (c-ares would expand it to a raw NUL)");
+            }
             p += 1 + length;
         }
         if (encoded_end > end) {
@@ -411,7 +411,8 @@ private:
     std::size_t an_count_ = 0;
     std::size_t ns_count_ = 0;
     std::size_t ar_count_ = 0;
-    std::string where_;
+    const char* where_ = "header";
+    std::size_t index_ = 0;    // of the question or record being read, from 1; 0 in the header
     std::string error_;
 };
 

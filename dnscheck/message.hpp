@@ -17,7 +17,8 @@
 // the AA bit, CAA beside a CNAME), so answers are parsed here: every record of the
 // answer, authority and additional sections with its TTL. Names are expanded with
 // c-ares' ares_expand_name (compression pointers, loops refused), everything else is
-// read with explicit bounds checks. No I/O, no allocation beyond the result.
+// read with explicit bounds checks. No I/O, no allocation beyond the result (and c-ares'
+// short-lived name strings).
 namespace stork::dnscheck {
 
 // Record types the advisor looks at (IANA "Resource Record (RR) TYPEs").
