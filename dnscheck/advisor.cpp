@@ -168,6 +168,7 @@ channel& advisor::channel_for(const std::string& server, bool recurse)
         o.timeout = options_.timeout;
         o.tries = options_.tries;
         o.no_recurse = !recurse;
+        o.max_outstanding = options_.max_outstanding;
         slot = std::make_unique<channel>(io_, std::move(o));
     }
     return *slot;

@@ -33,6 +33,10 @@ struct advisor_options {
     std::chrono::milliseconds timeout{2000};    // per try; c-ares doubles it on the next round
     int tries = 2;
     std::string ca = "letsencrypt.org";         // whose CAA permission matters
+    // Queries in flight per server and channel; more wait their turn (channel_options::
+    // max_outstanding). check_all's 64 hosts start ~600 queries at once, which overflow
+    // UDP receive buffers and then wait a whole timeout for the retry.
+    std::size_t max_outstanding = 128;
 };
 
 // The DNS advisor (design.md §4): asks real servers and fills a report (report.hpp).

@@ -38,7 +38,10 @@ bool readable_now(int fd)
 } // namespace
 
 channel::channel(boost::asio::io_context& io, channel_options options)
-    : io_{io}, timer_{io}, servers_description_{options.servers.empty() ? "resolv.conf" : join_servers(options.servers)}
+    : io_{io},
+      timer_{io},
+      servers_description_{options.servers.empty() ? "resolv.conf" : join_servers(options.servers)},
+      max_outstanding_{options.max_outstanding}
 {
     ensure_ares_library();
 
@@ -90,6 +93,12 @@ channel::~channel()
     // ares_destroy calls every pending handler with ARES_EDESTRUCTION, and the socket
     // state callback with (0, 0) for every socket, which releases the descriptors.
     ares_destroy(channel_);
+    // The queries never sent end the same way, in order.
+    while (!queued_.empty()) {
+        auto q = std::move(queued_.front());
+        queued_.pop_front();
+        q.op->complete(make_ares_error(ARES_EDESTRUCTION), {});
+    }
     for (auto& [fd, s] : sockets_) {
         s->watched = false;
         if (s->descriptor.is_open()) {
@@ -106,6 +115,10 @@ void channel::start_query(std::string_view name, int qtype, std::unique_ptr<quer
         op->complete(make_ares_error(ARES_EDESTRUCTION), {});
         return;
     }
+    if (max_outstanding_ != 0 && pending_ >= max_outstanding_) {
+        queued_.push_back(queued_query{std::string{name}, qtype, std::move(op)});
+        return;
+    }
     const std::string n{name};
     op->owner = this;
     ++pending_;
@@ -119,12 +132,27 @@ void channel::on_answer(void* arg, int status, int /*timeouts*/, unsigned char* 
     std::unique_ptr<query_op_base> op{static_cast<query_op_base*>(arg)};
     // The channel is alive here: c-ares only runs this from calls on the channel, the last
     // of them ares_destroy in ~channel.
-    --op->owner->pending_;
+    channel* owner = op->owner;
+    --owner->pending_;
     std::span<const unsigned char> answer;
     if (abuf != nullptr && alen > 0) {
         answer = {abuf, static_cast<std::size_t>(alen)};
     }
     op->complete(make_ares_error(status), answer);
+    // A place is free: the next held-back query leaves (c-ares allows queries from its
+    // callbacks; ~channel ends the held-back ones itself).
+    if (!owner->destroying_) {
+        owner->send_queued();
+    }
+}
+
+void channel::send_queued()
+{
+    while (!queued_.empty() && pending_ < max_outstanding_) {
+        auto q = std::move(queued_.front());
+        queued_.pop_front();
+        start_query(q.name, q.qtype, std::move(q.op));
+    }
 }
 
 void channel::on_socket_state(void* data, int fd, int readable, int writable)

@@ -15,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <stdexcept>
@@ -162,6 +163,36 @@ TEST_F(channel_process, many_concurrent_queries_all_complete)
     EXPECT_EQ(ch.pending(), 0u);
 }
 
+TEST_F(channel_process, max_outstanding_holds_queries_back_and_sends_them_in_turn)
+{
+    dns::channel ch{io_, {.servers = {knot_.server()}, .timeout = 2000ms, .tries = 2, .max_outstanding = 8}};
+    constexpr int n = 100;
+    int ok = 0;
+    std::size_t most_in_flight = 0;
+    std::vector<int> order;
+    for (int i = 0; i < n; ++i) {
+        ch.query("host-" + std::to_string(i) + ".many.test", ns_t_a,
+                 [&, i](boost::system::error_code ec, std::span<const unsigned char> a) {
+                     most_in_flight = std::max(most_in_flight, ch.pending() + 1);
+                     order.push_back(i);
+                     if (!ec && a.size() >= 12 && u16(a, 6) == 1) {
+                         ++ok;
+                     } else {
+                         ADD_FAILURE() << ec.message();
+                     }
+                 });
+    }
+    EXPECT_EQ(ch.pending(), 8u);
+    EXPECT_EQ(ch.queued(), 92u);
+    ASSERT_TRUE(run_until(io_, [&] { return static_cast<int>(order.size()) == n; }, 30s));
+    EXPECT_EQ(ok, n);
+    EXPECT_LE(most_in_flight, 8u);
+    EXPECT_EQ(ch.pending(), 0u);
+    EXPECT_EQ(ch.queued(), 0u);
+    // Held-back queries leave in the order they were asked: the last ones answer last.
+    EXPECT_GE(std::find(order.begin(), order.end(), n - 1) - order.begin(), n - 8);
+}
+
 TEST(channel_loopback, a_silent_server_times_out_within_the_configured_time)
 {
     boost::asio::io_context io{1};
@@ -229,6 +260,33 @@ TEST(channel_loopback, destroying_a_channel_with_queries_in_flight_ends_them)
     ASSERT_EQ(late.size(), 50u);
     EXPECT_EQ(late.front(), dns::make_ares_error(ARES_EDESTRUCTION));
     // What the channel left queued (aborted waits, the cancelled timer) runs harmlessly.
+    io.restart();
+    io.run_for(100ms);
+}
+
+TEST(channel_loopback, destroying_a_channel_ends_the_held_back_queries_too)
+{
+    boost::asio::io_context io{1};
+    silent_server silent{io};
+    std::vector<int> ended;
+    {
+        dns::channel ch{io, {.servers = {silent.server()}, .timeout = 5000ms, .tries = 1, .max_outstanding = 10}};
+        for (int i = 0; i < 30; ++i) {
+            ch.query("q" + std::to_string(i) + ".test", ns_t_a,
+                     [&, i](boost::system::error_code ec, std::span<const unsigned char>) {
+                         EXPECT_EQ(ec, dns::make_ares_error(ARES_EDESTRUCTION));
+                         ended.push_back(i);
+                     });
+        }
+        io.restart();
+        io.run_for(50ms);
+        EXPECT_EQ(ch.pending(), 10u);
+        EXPECT_EQ(ch.queued(), 20u);
+    }
+    ASSERT_EQ(ended.size(), 30u);
+    // The sent ones first (c-ares), then the held-back ones in order.
+    EXPECT_EQ(std::vector<int>(ended.begin() + 10, ended.end()),
+              (std::vector<int>{10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29}));
     io.restart();
     io.run_for(100ms);
 }
