@@ -301,7 +301,7 @@ std::vector<bad_case> bad_cases()
         // options that do not apply to the subcommand before which they stand
         {{"--region", "osc-fr1", "rules", "list"}, "'--region'", rules_list_usage},
         {{"--app", "my-app", "rules", "list"}, "'--app'", rules_list_usage},
-        {{"--admin", "http://a:1", "dns", "check", "a.example.com", "--expect", "b.example.net"}, "'--admin'",
+        {{"--config", "/c.yaml", "dns", "check", "a.example.com", "--expect", "b.example.net"}, "'--config'",
          dns_check_usage},
         // missing values
         {{"dns", "check", "a.example.com", "--expect"}, "'--expect' needs a value", dns_check_usage},
