@@ -350,6 +350,7 @@ config::parsed<command> build_dns_check(const given_args& g)
         }
         STORK_TAKE(c.interval, parse_positive_duration("--interval", *interval));
     }
+    c.admin = admin_from(g);
     return command{dns_command{std::move(c)}};
 }
 
@@ -504,6 +505,8 @@ constexpr flag_info dns_check_flags[] = {
     {.name = "--json", .help = "print one JSON object instead of text"},
     {.name = "--watch", .help = "check again until ready"},
     {.name = "--interval", .value = "DURATION", .help = "with --watch: time between checks (default 10s)"},
+    admin_flag,
+    token_file_flag,
 };
 
 constexpr flag_info dns_report_flags[] = {json_flag, admin_flag, token_file_flag};
@@ -606,9 +609,10 @@ constexpr subcommand_info subcommands[] = {
         .summary = "is the DNS of a host ready for the new region?",
         .synopsis = "stork dns check HOST --expect TARGET [--old OLD] [--resolver IP[:PORT]]...\n"
                     "                [--authoritative IP[:PORT]]... [--timeout DURATION] [--json]\n"
-                    "                [--watch [--interval DURATION]]",
+                    "                [--watch [--interval DURATION]] [--admin URL [--token-file F]]",
         .description = "Follows the CNAME chain of HOST, asks its authoritative servers and the resolvers, and\n"
                        "says whether HOST reaches TARGET everywhere and, if not, what to change and when.\n"
+                       "With --admin (or STORK_ADMIN), also the days left before HOST's redirect rule expires.\n"
                        "Exit status: 0 ready, 1 not ready, 2 error.",
         .flags = dns_check_flags,
         .positionals = host_arg,

@@ -112,6 +112,9 @@ struct dns_check_command {
     bool json = false;
     bool watch = false;
     config::duration interval = std::chrono::seconds{10};  // between checks with --watch
+    // Where storkd is, to show the days left before the host's rule expires; only used
+    // when given (--admin, or STORK_ADMIN in the environment).
+    admin_options admin{};
 
     friend bool operator==(const dns_check_command&, const dns_check_command&) = default;
 };

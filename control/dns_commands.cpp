@@ -1,11 +1,13 @@
 #include "control/dns_commands.hpp"
 
 #include "config/timestamp.hpp"
+#include "control/rules_commands.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <exception>
@@ -47,12 +49,15 @@ void print(const dnscheck::report& r, const dns_check_command& cmd, const dns_io
     io.out.flush();
 }
 
-asio::awaitable<int> check_loop(dnscheck::advisor& advisor, const dns_check_command& cmd, const dns_io& io)
+asio::awaitable<int> check_loop(dnscheck::advisor& advisor, const dns_check_command& cmd, const dns_io& io,
+                                std::optional<std::chrono::sys_seconds> expires_at)
 {
     std::optional<dnscheck::report> last;
     asio::steady_timer timer{co_await asio::this_coro::executor};
     for (;;) {
-        auto r = co_await advisor.check(check_request_of(cmd));
+        auto request = check_request_of(cmd);
+        request.rule_expires_at = expires_at;
+        auto r = co_await advisor.check(std::move(request));
         const int code = exit_code_of(r);
         if (code == exit_error) {
             io.err << "stork: " << (r.problems.empty() ? "no DNS server answered" : r.problems.front()) << "\n";
@@ -104,6 +109,44 @@ dnscheck::check_request check_request_of(const dns_check_command& cmd)
     return q;
 }
 
+std::optional<std::chrono::sys_seconds> rule_expiry(const dns_check_command& cmd, const dns_io& io)
+{
+    if (!cmd.admin.url && !io.env("STORK_ADMIN")) {
+        return std::nullopt;
+    }
+    const std::string skipped = " (the days left before the rule expires are not shown)";
+    auto access = resolve_admin_access(cmd.admin, io.env);
+    if (!access) {
+        io.err << "stork: " << access.error() << skipped << "\n";
+        return std::nullopt;
+    }
+    const admin_client client{*std::move(access), io.timeouts};
+    const auto outcome = client.send(admin_method::get, rule_path(cmd.host));
+    if (const auto* unreachable = std::get_if<admin_unreachable>(&outcome)) {
+        io.err << "stork: " << unreachable->message << skipped << "\n";
+        return std::nullopt;
+    }
+    const auto& reply = std::get<admin_reply>(outcome);
+    if (reply.status == 404) {
+        return std::nullopt;
+    }
+    boost::system::error_code ec;
+    const auto body = boost::json::parse(reply.body, ec);
+    const auto* rule = body.if_object();
+    const auto* expires = rule != nullptr ? rule->if_contains("expires_at") : nullptr;
+    if (reply.status != 200 || ec || expires == nullptr || !expires->is_string()) {
+        io.err << "stork: the admin API answered " << reply.status << " " << reply.reason << " for the rule of "
+               << cmd.host << skipped << "\n";
+        return std::nullopt;
+    }
+    auto at = config::parse_rfc3339(expires->as_string());
+    if (!at) {
+        io.err << "stork: the rule's expires_at: " << at.error() << skipped << "\n";
+        return std::nullopt;
+    }
+    return *at;
+}
+
 int exit_code_of(const dnscheck::report& r)
 {
     if (r.no_server_answered) {
@@ -130,7 +173,7 @@ int run_dns_check(const dns_check_command& cmd, const dns_io& io)
     int code = exit_error;
     try {
         dnscheck::advisor advisor{ctx, advisor_options_of(cmd)};
-        asio::co_spawn(ctx, check_loop(advisor, cmd, io), [&](std::exception_ptr e, int result) {
+        asio::co_spawn(ctx, check_loop(advisor, cmd, io, rule_expiry(cmd, io)), [&](std::exception_ptr e, int result) {
             if (e) {
                 std::rethrow_exception(e);
             }

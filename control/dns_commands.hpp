@@ -1,5 +1,7 @@
 #pragma once
 
+#include "control/admin_access.hpp"
+#include "control/admin_client.hpp"
 #include "control/cli.hpp"
 #include "dnscheck/advisor.hpp"
 
@@ -19,7 +21,14 @@ struct dns_io {
     std::ostream& out;
     std::ostream& err;
     bool colour = false;    // stdout is a terminal
+    env_lookup env = process_environment();
+    admin_timeouts timeouts{.connect = std::chrono::seconds{2}, .total = std::chrono::seconds{5}};
 };
+
+// When the operator said where storkd is (--admin, or STORK_ADMIN), the expiry of the
+// host's redirect rule, for the days left. No rule (404): nothing. The admin API not
+// answering is not the DNS check's failure: a line on stderr, and nothing.
+std::optional<std::chrono::sys_seconds> rule_expiry(const dns_check_command& cmd, const dns_io& io);
 
 // The advisor's inputs from the command.
 dnscheck::advisor_options advisor_options_of(const dns_check_command& cmd);
