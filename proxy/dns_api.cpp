@@ -312,7 +312,8 @@ dns_api::dns_api(boost::asio::io_context& io, const routing::rule_registry& regi
 void dns_api::set_options(dnscheck::advisor_options options)
 {
     const bool same = options.resolvers == options_.resolvers && options.timeout == options_.timeout &&
-                      options.tries == options_.tries && options.ca == options_.ca;
+                      options.tries == options_.tries && options.ca == options_.ca &&
+                      options.max_outstanding == options_.max_outstanding;
     options_ = std::move(options);
     if (!same) {
         advisor_.reset();
