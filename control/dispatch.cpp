@@ -62,7 +62,8 @@ int run_rules(const rules_command& cmd)
 int run_dns(const dns_command& cmd)
 {
     if (const auto* check = std::get_if<dns_check_command>(&cmd)) {
-        const dns_io io{.out = std::cout, .err = std::cerr, .colour = ::isatty(STDOUT_FILENO) == 1};
+        const env_lookup env = process_environment();
+        const dns_io io{.out = std::cout, .err = std::cerr, .colour = colour_on_stdout(env), .env = env};
         return run_dns_check(*check, io);
     }
     if (const auto* report = std::get_if<dns_report_command>(&cmd)) {
