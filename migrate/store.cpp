@@ -13,28 +13,6 @@ namespace {
 
 // --- enum <-> wire text ----------------------------------------------------------
 
-constexpr std::array<std::pair<migration_status, std::string_view>, 10> status_names{{
-    {migration_status::created, "created"},
-    {migration_status::preflight_success, "preflight-success"},
-    {migration_status::preflight_error, "preflight-error"},
-    {migration_status::running, "running"},
-    {migration_status::prepared, "prepared"},
-    {migration_status::data_migrated, "data-migrated"},
-    {migration_status::aborting, "aborting"},
-    {migration_status::aborted, "aborted"},
-    {migration_status::error, "error"},
-    {migration_status::done, "done"},
-}};
-
-constexpr std::array<std::pair<step_kind, std::string_view>, 6> step_kind_names{{
-    {step_kind::none, "none"},
-    {step_kind::preflight, "preflight"},
-    {step_kind::prepare, "prepare"},
-    {step_kind::data, "data"},
-    {step_kind::finalize, "finalize"},
-    {step_kind::abort, "abort"},
-}};
-
 constexpr std::array<std::pair<step_status, std::string_view>, 3> step_status_names{{
     {step_status::running, "running"},
     {step_status::done, "done"},
@@ -269,21 +247,6 @@ std::string select_from(std::string_view columns, std::string_view rest)
 
 // --- enums -----------------------------------------------------------------------
 
-std::string_view to_string(migration_status s) noexcept { return name_of(status_names, s); }
-std::optional<migration_status> migration_status_from_string(std::string_view text) noexcept
-{
-    return value_of(status_names, text);
-}
-bool is_terminal(migration_status s) noexcept
-{
-    return s == migration_status::preflight_error || s == migration_status::aborted || s == migration_status::done;
-}
-
-std::string_view to_string(step_kind k) noexcept { return name_of(step_kind_names, k); }
-std::optional<step_kind> step_kind_from_string(std::string_view text) noexcept
-{
-    return value_of(step_kind_names, text);
-}
 
 std::string_view to_string(step_status s) noexcept { return name_of(step_status_names, s); }
 std::optional<step_status> step_status_from_string(std::string_view text) noexcept

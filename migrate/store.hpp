@@ -39,6 +39,7 @@
 // processes open their own store on the same file.
 
 #include "migrate/sqlite.hpp"
+#include "migrate/transitions.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -54,29 +55,8 @@ namespace stork::migrate {
 
 using time_point = std::chrono::system_clock::time_point;
 
-// The 10 wire statuses of Scalingo's RegionMigration (migration-flow.md §1.4).
-enum class migration_status {
-    created,
-    preflight_success,
-    preflight_error,
-    running,
-    prepared,
-    data_migrated,
-    aborting,
-    aborted,
-    error,
-    done,
-};
-std::string_view to_string(migration_status s) noexcept;
-std::optional<migration_status> migration_status_from_string(std::string_view text) noexcept;
-// preflight-error, aborted and done; `error` is not terminal (it needs a retry or an
-// abort, migration-flow.md §5.1).
-bool is_terminal(migration_status s) noexcept;
-
-// `none` is the current_step of a migration waiting for a command; never a step's kind.
-enum class step_kind { none, preflight, prepare, data, finalize, abort };
-std::string_view to_string(step_kind k) noexcept;
-std::optional<step_kind> step_kind_from_string(std::string_view text) noexcept;
+// migration_status and step_kind (the wire strings, is_terminal) are the state
+// machine's: migrate/transitions.hpp.
 
 enum class step_status { running, done, error };
 std::string_view to_string(step_status s) noexcept;

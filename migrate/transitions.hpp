@@ -29,7 +29,7 @@
 // (every sub-step is idempotent), except a failed abort, after which only abort runs.
 namespace stork::migrate {
 
-enum class status {
+enum class migration_status {
     created,
     preflight_success,
     preflight_error,
@@ -42,23 +42,23 @@ enum class status {
     done,
 };
 
-enum class step { none, preflight, prepare, data, finalize, abort };
+enum class step_kind { none, preflight, prepare, data, finalize, abort };
 
 // The wire strings: "preflight-success", "data-migrated", ...; "prepare", "finalize".
-std::string_view to_string(status s) noexcept;
-std::string_view to_string(step s) noexcept;
-std::optional<status> parse_status(std::string_view text) noexcept;
-std::optional<step> parse_step(std::string_view text) noexcept;
+std::string_view to_string(migration_status s) noexcept;
+std::string_view to_string(step_kind s) noexcept;
+std::optional<migration_status> migration_status_from_string(std::string_view text) noexcept;
+std::optional<step_kind> step_kind_from_string(std::string_view text) noexcept;
 
 // preflight-error, aborted, done: nothing runs any more (abort of the first two is a
 // no-op, of done a refusal).
-bool is_terminal(status s) noexcept;
+bool is_terminal(migration_status s) noexcept;
 
 // What the run of a step looks at.
 struct migration_state {
-    status at = status::created;
-    step current = step::none;       // the step running (status running or aborting)
-    step failed = step::none;        // status error: the step that failed
+    migration_status at = migration_status::created;
+    step_kind current = step_kind::none;       // the step running (status running or aborting)
+    step_kind failed = step_kind::none;        // status error: the step that failed
     bool abort_requested = false;    // an abort arrived while a step was running
 };
 
@@ -77,11 +77,11 @@ struct run_decision {
 };
 
 // Whether `requested` may run now.
-run_decision decide_run(const migration_state& m, step requested);
+run_decision decide_run(const migration_state& m, step_kind requested);
 
 // Where a step leads: preflight → preflight-success / preflight-error; prepare → prepared;
 // data → data-migrated; finalize → done; abort → aborted; any other failure → error.
-status after_success(step s) noexcept;
-status after_failure(step s) noexcept;
+migration_status after_success(step_kind s) noexcept;
+migration_status after_failure(step_kind s) noexcept;
 
 } // namespace stork::migrate

@@ -9,12 +9,12 @@ namespace stork::migrate {
 namespace {
 
 using o = run_outcome;
-using st = status;
-using sp = step;
+using st = migration_status;
+using sp = step_kind;
 
 struct row {
     migration_state from;
-    step requested;
+    step_kind requested;
     run_outcome expected;
     std::string_view reason_has = {};
 };
@@ -145,16 +145,16 @@ TEST(transitions, wire_names_round_trip_and_unknown_ones_are_refused)
 {
     for (const auto s : {st::created, st::preflight_success, st::preflight_error, st::running, st::prepared,
                          st::data_migrated, st::aborting, st::aborted, st::error, st::done}) {
-        EXPECT_EQ(parse_status(to_string(s)), s);
+        EXPECT_EQ(migration_status_from_string(to_string(s)), s);
     }
     for (const auto s : {sp::none, sp::preflight, sp::prepare, sp::data, sp::finalize, sp::abort}) {
-        EXPECT_EQ(parse_step(to_string(s)), s);
+        EXPECT_EQ(step_kind_from_string(to_string(s)), s);
     }
     EXPECT_EQ(to_string(st::preflight_success), "preflight-success");
     EXPECT_EQ(to_string(st::data_migrated), "data-migrated");
-    EXPECT_FALSE(parse_status("Running"));
-    EXPECT_FALSE(parse_status(""));
-    EXPECT_FALSE(parse_step("--data"));
+    EXPECT_FALSE(migration_status_from_string("Running"));
+    EXPECT_FALSE(migration_status_from_string(""));
+    EXPECT_FALSE(step_kind_from_string("--data"));
 }
 
 TEST(transitions, terminal_states)
