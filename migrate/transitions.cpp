@@ -77,8 +77,15 @@ run_decision decide_abort(const migration_state& m)
                       "create a migration in the other direction");
     case migration_status::aborted: return no_op("the migration is already aborted");
     case migration_status::preflight_error: return no_op("the preflight failed: nothing was changed, nothing to undo");
-    case migration_status::aborting: return no_op("the migration is already aborting");
+    case migration_status::aborting:
+        if (!m.runner_alive) {
+            return start();   // an abort interrupted by a crash: resume it
+        }
+        return no_op("the migration is already aborting");
     case migration_status::running:
+        if (!m.runner_alive) {
+            return start();   // nothing runs: undo from where the interrupted step stopped
+        }
         if (m.abort_requested) {
             return no_op("an abort is already requested; it starts when the running " +
                          std::string{to_string(m.current)} + " step reaches its next sub-step");
@@ -147,7 +154,9 @@ run_decision decide_run(const migration_state& m, step_kind requested)
     switch (m.at) {
     case migration_status::done: return refuse("the migration is done: there is nothing left to run");
     case migration_status::aborted: return refuse("the migration was aborted: create a new one");
-    case migration_status::aborting: return refuse("the migration is aborting: only abort may run");
+    case migration_status::aborting:
+        return refuse(std::string{"the migration is aborting"} + (m.runner_alive ? "" : " (interrupted)") +
+                      ": only abort may run");
     case migration_status::preflight_error:
         return refuse("the preflight failed: fix what it reported, then create a new migration");
     case migration_status::running:
@@ -155,7 +164,14 @@ run_decision decide_run(const migration_state& m, step_kind requested)
             return refuse("an abort is requested: only abort may run");
         }
         if (m.current == requested) {
+            if (!m.runner_alive) {
+                return start();   // interrupted (the process died): resume it
+            }
             return no_op("the " + what + " step is already running");
+        }
+        if (!m.runner_alive) {
+            return refuse("the " + std::string{to_string(m.current)} + " step was interrupted: run " +
+                          flag(m.current) + " to resume it, or abort");
         }
         return refuse("the " + std::string{to_string(m.current)} +
                       " step is running: wait for it (migration-follow) or abort");

@@ -60,10 +60,14 @@ struct migration_state {
     step_kind current = step_kind::none;       // the step running (status running or aborting)
     step_kind failed = step_kind::none;        // status error: the step that failed
     bool abort_requested = false;    // an abort arrived while a step was running
+    // Status running or aborting: is the process that runs it still there? A step runs in
+    // the `stork` process that started it; one killed mid-step leaves the status behind,
+    // and running the same step again resumes it (every sub-step is idempotent).
+    bool runner_alive = true;
 };
 
 enum class run_outcome {
-    start,          // run it now
+    start,          // run it now (or resume it, when its runner died)
     no_op,          // already done or already running: nothing to do, not an error
     request_abort,  // a step is running: it stops at its next sub-step boundary, then aborts
     refuse,         // out of order or after the end: 409, with the reason

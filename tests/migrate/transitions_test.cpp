@@ -88,6 +88,13 @@ std::vector<row> rows()
         {{st::running, sp::preflight}, sp::abort, o::request_abort},
         {{st::running, sp::data, sp::none, true}, sp::abort, o::no_op, "already requested"},
         {{st::running, sp::data, sp::none, true}, sp::data, o::refuse, "only abort"},
+        // running or aborting, but the process that ran it died: resume
+        {{st::running, sp::data, sp::none, false, false}, sp::data, o::start},
+        {{st::running, sp::data, sp::none, false, false}, sp::finalize, o::refuse, "run --data to resume it"},
+        {{st::running, sp::data, sp::none, false, false}, sp::abort, o::start},
+        {{st::running, sp::data, sp::none, true, false}, sp::abort, o::start},
+        {{st::aborting, sp::abort, sp::none, false, false}, sp::abort, o::start},
+        {{st::aborting, sp::abort, sp::none, false, false}, sp::data, o::refuse, "interrupted"},
         // error: retry the failed step (Scalingo only allowed abort), or abort
         {{st::error, sp::none, sp::prepare}, sp::prepare, o::start},
         {{st::error, sp::none, sp::data}, sp::data, o::start},
