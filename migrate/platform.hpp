@@ -28,9 +28,9 @@ struct platform_error : std::runtime_error {
 };
 
 struct formation_type {
-    std::string name;       // "web", "worker"
+    std::string name{};       // "web", "worker"
     int amount = 0;
-    std::string size;       // "M"
+    std::string size{};       // "M"
     friend bool operator==(const formation_type&, const formation_type&) = default;
 };
 
@@ -42,87 +42,87 @@ struct app_settings {
 };
 
 struct deployment {
-    std::string id;
-    std::string status;     // "success", "error", "building"
-    std::string image;
+    std::string id{};
+    std::string status{};     // "success", "error", "building"
+    std::string image{};
     friend bool operator==(const deployment&, const deployment&) = default;
 };
 
 struct scm_link {
-    std::string type;       // "github", "gitlab"
-    std::string repo;
+    std::string type{};       // "github", "gitlab"
+    std::string repo{};
     bool auto_deploy = false;
     friend bool operator==(const scm_link&, const scm_link&) = default;
 };
 
 struct collaborator {
-    std::string email;
-    std::string status;     // "accepted", "pending"
+    std::string email{};
+    std::string status{};     // "accepted", "pending"
     friend bool operator==(const collaborator&, const collaborator&) = default;
 };
 
 struct domain {
-    std::string name;
-    std::optional<std::string> certificate_not_after;   // RFC 3339, custom certificates only
+    std::string name{};
+    std::optional<std::string> certificate_not_after{};   // RFC 3339, custom certificates only
     friend bool operator==(const domain&, const domain&) = default;
 };
 
 struct notifier {
-    std::string name;
-    std::string platform;   // "email", "slack", "webhook"
+    std::string name{};
+    std::string platform{};   // "email", "slack", "webhook"
     bool active = true;
-    std::vector<std::string> events;
+    std::vector<std::string> events{};
     friend bool operator==(const notifier&, const notifier&) = default;
 };
 
 struct alert {
-    std::string container_type;
-    std::string metric;
+    std::string container_type{};
+    std::string metric{};
     double limit = 0;
     bool send_when_below = false;
-    std::vector<std::string> notifiers;   // notifier names (ids are per region)
+    std::vector<std::string> notifiers{};   // notifier names (ids are per region)
     friend bool operator==(const alert&, const alert&) = default;
 };
 
 struct autoscaler {
-    std::string container_type;
+    std::string container_type{};
     int min = 1;
     int max = 1;
-    std::string metric;
+    std::string metric{};
     double target = 0;
     bool disabled = false;
     friend bool operator==(const autoscaler&, const autoscaler&) = default;
 };
 
 struct addon {
-    std::string id;
-    std::string provider;   // "postgresql", "redis"
-    std::string plan;
-    std::string version;
-    std::string url;        // connection URL (PostgreSQL: a real one on the local driver)
+    std::string id{};
+    std::string provider{};   // "postgresql", "redis"
+    std::string plan{};
+    std::string version{};
+    std::string url{};        // connection URL (PostgreSQL: a real one on the local driver)
     friend bool operator==(const addon&, const addon&) = default;
 };
 
 // Everything the flow copies of an app, as one value (what prepare reads of the source).
 struct app {
-    std::string id;
-    std::string name;
-    std::string region;
-    std::optional<std::string> migration;   // the tag of the migration that created it
+    std::string id{};
+    std::string name{};
+    std::string region{};
+    std::optional<std::string> migration{};   // the tag of the migration that created it
     bool frozen = false;                    // being migrated: the source refuses changes
     bool running = false;                   // any container up
-    app_settings settings;
-    std::optional<deployment> last_deployment;
-    std::map<std::string, std::string> env;
-    std::optional<scm_link> scm;
-    std::vector<collaborator> collaborators;
-    std::vector<domain> domains;
-    std::vector<formation_type> formation;
-    std::vector<notifier> notifiers;
-    std::vector<alert> alerts;
-    std::vector<autoscaler> autoscalers;
-    std::vector<std::string> log_drains;
-    std::vector<addon> addons;
+    app_settings settings{};
+    std::optional<deployment> last_deployment{};
+    std::map<std::string, std::string> env{};
+    std::optional<scm_link> scm{};
+    std::vector<collaborator> collaborators{};
+    std::vector<domain> domains{};
+    std::vector<formation_type> formation{};
+    std::vector<notifier> notifiers{};
+    std::vector<alert> alerts{};
+    std::vector<autoscaler> autoscalers{};
+    std::vector<std::string> log_drains{};
+    std::vector<addon> addons{};
 };
 
 // One region as the flow sees it.
