@@ -150,6 +150,29 @@ struct advisor::query_answer {
     std::string status() const { return reply ? rcode_name(reply->rcode) : error; }
 };
 
+bool advisor::fill_view(server_view& view, const query_answer& a, const std::string& host, std::string_view role)
+{
+    view.answered = a.responded;
+    view.status = a.status();
+    if (!a.reply) {
+        view.error = a.error;
+        return false;
+    }
+    const auto& m = *a.reply;
+    view.aa = m.aa;
+    view.answer = chain_in(m, host, view.server + " (" + std::string{role} + ")");
+    if (!view.answer.empty() && same_name(view.answer.front().name, host)) {
+        view.ttl = view.answer.front().ttl;
+    }
+    if (m.rcode == rcode::nxdomain || (m.rcode == rcode::noerror && view.answer.empty())) {
+        view.negative_ttl = negative_ttl(m);
+    }
+    if (is_failure_rcode(m.rcode)) {
+        view.error = view.server + " answers " + rcode_name(m.rcode) + " for " + host;
+    }
+    return true;
+}
+
 advisor::advisor(asio::io_context& io, advisor_options options)
     : io_{io}, options_{std::move(options)}, first_resolver_{options_.resolvers.empty() ? "" : options_.resolvers.front()}
 {
@@ -268,25 +291,11 @@ asio::awaitable<void> advisor::ask_authoritative(report& r, server_view& view)
     }
     co_await all_of(std::move(tasks));
 
-    view.answered = a.responded;
-    view.status = a.status();
-    if (!a.reply) {
-        view.error = a.error;
+    if (!fill_view(view, a, r.host, "authoritative")) {
         co_return;
     }
     const auto& m = *a.reply;
-    view.aa = m.aa;
-    const std::string source = view.server + " (authoritative)";
-    view.answer = chain_in(m, r.host, source);
-    if (!view.answer.empty() && same_name(view.answer.front().name, r.host)) {
-        view.ttl = view.answer.front().ttl;
-    }
-    if (m.rcode == rcode::nxdomain || (m.rcode == rcode::noerror && view.answer.empty())) {
-        view.negative_ttl = negative_ttl(m);
-    }
-    if (is_failure_rcode(m.rcode)) {
-        view.error = view.server + " answers " + rcode_name(m.rcode) + " for " + r.host;
-    } else if (!m.aa) {
+    if (!is_failure_rcode(m.rcode) && !m.aa) {
         view.error = view.server + " is not authoritative for " + r.host + " (AA bit clear)";
     }
     // A CNAME must be alone at its name: other records owned by the host beside one.
@@ -328,24 +337,7 @@ asio::awaitable<void> advisor::ask_resolver(report& r, server_view& view)
 {
     std::string server = view.server == "resolv.conf" ? std::string{} : view.server;
     const auto a = co_await ask(std::move(server), true, r.host, rr::a);
-    view.answered = a.responded;
-    view.status = a.status();
-    if (!a.reply) {
-        view.error = a.error;
-        co_return;
-    }
-    const auto& m = *a.reply;
-    view.aa = m.aa;
-    view.answer = chain_in(m, r.host, view.server + " (resolver)");
-    if (!view.answer.empty() && same_name(view.answer.front().name, r.host)) {
-        view.ttl = view.answer.front().ttl;
-    }
-    if (m.rcode == rcode::nxdomain || (m.rcode == rcode::noerror && view.answer.empty())) {
-        view.negative_ttl = negative_ttl(m);
-    }
-    if (is_failure_rcode(m.rcode)) {
-        view.error = view.server + " answers " + rcode_name(m.rcode) + " for " + r.host;
-    }
+    fill_view(view, a, r.host, "resolver");
 }
 
 asio::awaitable<void> advisor::walk_chain(report& r, std::vector<std::string> zone_servers)

@@ -72,6 +72,11 @@ public:
 
 private:
     struct query_answer;
+
+    // What a server's answer about `host` says, into its view: the status, the host's
+    // chain in the answer, its TTL or negative TTL, and a failure in words. False when no
+    // message came back (or none that parses): the view then holds only the reason.
+    static bool fill_view(server_view& view, const query_answer& a, const std::string& host, std::string_view role);
     struct walk_state;
 
     channel& channel_for(const std::string& server, bool recurse);
