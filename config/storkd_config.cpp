@@ -1,17 +1,14 @@
 #include "config/storkd_config.hpp"
 
+#include "config/config_file.hpp"
 #include "config/printable.hpp"
 #include "config/yaml_reader.hpp"
 
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
-#include <cstring>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <thread>
 
 namespace stork::config {
@@ -21,7 +18,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr unsigned max_workers = 1024;
-constexpr std::size_t min_token_bytes = 16;
 
 parsed<std::string> parse_node_name(std::string_view text)
 {
@@ -82,51 +78,6 @@ parsed<duration> parse_positive_duration(std::string_view text)
     return d;
 }
 
-// Relative paths in a configuration file are relative to the file's own folder, so a
-// configuration and the files next to it can move together.
-class path_resolver {
-public:
-    explicit path_resolver(fs::path base) : base_{std::move(base)} {}
-
-    parsed<fs::path> operator()(std::string_view text) const
-    {
-        if (text.empty()) {
-            return invalid{"empty path"};
-        }
-        if (text.find('\0') != std::string_view::npos) {
-            return invalid{"path with a NUL byte"};
-        }
-        fs::path p{std::string{text}};
-        return (p.is_absolute() ? p : base_ / p).lexically_normal();
-    }
-
-private:
-    fs::path base_;
-};
-
-std::string errno_text(int e)
-{
-    return std::strerror(e);
-}
-
-// Reads a small text file; nothing when it cannot be read (and *why says why).
-std::optional<std::string> read_small_file(const fs::path& path, std::string* why)
-{
-    std::error_code ec;
-    if (fs::is_directory(path, ec)) {
-        *why = "cannot read " + path.string() + ": it is a folder";
-        return std::nullopt;
-    }
-    std::ifstream in{path, std::ios::binary};
-    if (!in) {
-        *why = "cannot read " + path.string() + ": " + errno_text(errno);
-        return std::nullopt;
-    }
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 bool check_readable_file(const yaml_map& m, std::string_view key, const fs::path& path)
 {
     std::string why;
@@ -159,7 +110,6 @@ std::vector<endpoint> read_endpoints(const yaml_map& m, std::string_view key, co
 
 const endpoint_rules bind_rules{.require_ip = true, .allow_port_zero = true, .default_port = std::nullopt};
 const endpoint_rules connect_rules{.require_ip = false, .allow_port_zero = false, .default_port = std::nullopt};
-const endpoint_rules resolver_rules{.require_ip = true, .allow_port_zero = false, .default_port = 53};
 
 void read_listen(const yaml_map& root, storkd_config& c)
 {
@@ -198,31 +148,12 @@ void read_admin(const yaml_map& root, storkd_config& c, const path_resolver& res
     if (!o.check_files) {
         return;
     }
-    std::string why;
-    auto text = read_small_file(*token_file, &why);
-    const auto mark = m.mark_of("token_file");
-    if (!text) {
-        m.reader().error(mark, "admin.token_file", why);
+    auto token = read_token_file(*token_file);
+    if (!token) {
+        m.reader().error(m.mark_of("token_file"), "admin.token_file", token.error());
         return;
     }
-    const auto first = text->find_first_not_of(" \t\r\n");
-    const auto last = text->find_last_not_of(" \t\r\n");
-    std::string token = first == std::string::npos ? "" : text->substr(first, last - first + 1);
-    if (token.size() < min_token_bytes) {
-        m.reader().error(mark, "admin.token_file",
-                         token_file->string() + " holds a token of " + std::to_string(token.size()) +
-                             " bytes; use at least " + std::to_string(min_token_bytes) +
-                             " (e.g. openssl rand -hex 32)");
-        return;
-    }
-    for (unsigned char ch : token) {
-        if (ch <= 0x20 || ch >= 0x7f) {
-            m.reader().error(mark, "admin.token_file",
-                             token_file->string() + " must hold one token of printable ASCII, without spaces");
-            return;
-        }
-    }
-    c.admin.token = std::move(token);
+    c.admin.token = *std::move(token);
 }
 
 void read_tls(const yaml_map& root, storkd_config& c, const path_resolver& resolve, const load_options& o)
@@ -373,37 +304,7 @@ void read_rules(const yaml_map& root, storkd_config& c, const path_resolver& res
 
 void read_dns(const yaml_map& root, storkd_config& c)
 {
-    c.dns.system_resolvers = true;
-    const auto node = root.find("dns");
-    if (!node) {
-        return;
-    }
-    const yaml_map m{root.reader(), *node, "dns", {"resolvers"}};
-    const auto items = m.sequence("resolvers");
-    if (!items) {
-        return;
-    }
-    c.dns.system_resolvers = false;
-    for (std::size_t i = 0; i < items->size(); ++i) {
-        const std::string path = "dns.resolvers[" + std::to_string(i) + "]";
-        auto text = m.scalar_of((*items)[i], path);
-        if (!text) {
-            continue;
-        }
-        if (*text == "system") {
-            c.dns.system_resolvers = true;
-            continue;
-        }
-        auto e = parse_endpoint(*text, resolver_rules);
-        if (!e) {
-            m.reader().error((*items)[i].Mark(), path, "\"system\" or IP[:PORT]: " + e.error());
-            continue;
-        }
-        c.dns.resolvers.push_back(std::move(*e));
-    }
-    if (items->empty()) {
-        m.reader().error(m.mark_of("resolvers"), "dns.resolvers", "needs at least one entry (\"system\" or IP[:PORT])");
-    }
+    read_dns_section(root, c.dns);
 }
 
 void read_access_log(const yaml_map& root, storkd_config& c, const path_resolver& resolve, const load_options& o)
@@ -521,12 +422,7 @@ storkd_config parse_storkd_config(std::string_view yaml, const fs::path& file_na
 
 storkd_config load_storkd_config(const fs::path& file, const load_options& options)
 {
-    std::string why;
-    auto text = read_small_file(file, &why);
-    if (!text) {
-        throw config_error{{diagnostic{file.string(), 0, 0, "", why}}};
-    }
-    return parse_storkd_config(*text, file, options);
+    return parse_storkd_config(read_config_file(file), file, options);
 }
 
 } // namespace stork::config

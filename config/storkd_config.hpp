@@ -1,5 +1,6 @@
 #pragma once
 
+#include "config/dns_config.hpp"
 #include "config/duration.hpp"
 #include "config/endpoint.hpp"
 
@@ -61,11 +62,6 @@ struct rules_config {
     rule_store store = rule_store::file;
     std::filesystem::path path;         // default /var/lib/stork/rules
     duration default_ttl{30LL * 86'400'000};
-};
-
-struct dns_config {
-    bool system_resolvers = false;      // "system": the resolvers of /etc/resolv.conf
-    std::vector<endpoint> resolvers;    // explicit IP[:PORT] entries, port 53 by default
 };
 
 struct access_log_config {

@@ -219,4 +219,32 @@ std::optional<std::vector<YAML::Node>> yaml_map::sequence(std::string_view key) 
     return std::vector<YAML::Node>(node->begin(), node->end());
 }
 
+std::optional<std::vector<yaml_entry>> yaml_entries(yaml_reader& reader, const YAML::Node& node,
+                                                    const std::string& path, const YAML::Mark& mark)
+{
+    std::vector<yaml_entry> entries;
+    if (node.IsNull()) {
+        return entries;
+    }
+    if (!node.IsMap()) {
+        reader.error(mark, path, std::string{"must be a mapping of keys, not "} + kind_of(node));
+        return std::nullopt;
+    }
+    for (const auto& pair : node) {
+        const YAML::Node& key_node = pair.first;
+        if (!key_node.IsScalar()) {
+            reader.error(key_node.Mark(), path, "a key must be a plain name");
+            continue;
+        }
+        const std::string& key = key_node.Scalar();
+        const bool seen = std::any_of(entries.begin(), entries.end(), [&](const yaml_entry& e) { return e.key == key; });
+        if (seen) {
+            reader.error(key_node.Mark(), (path.empty() ? "" : path + ".") + printable(key), "duplicate key");
+            continue;
+        }
+        entries.push_back({key, key_node.Mark(), pair.second});
+    }
+    return entries;
+}
+
 } // namespace stork::config

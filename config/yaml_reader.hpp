@@ -112,4 +112,18 @@ private:
     std::vector<entry> entries_;
 };
 
+// One key and its value of a mapping whose keys are names chosen by the user (regions,
+// environment variables), not a fixed schema.
+struct yaml_entry {
+    std::string key;
+    YAML::Mark key_mark;
+    YAML::Node value;
+};
+
+// The entries of such a mapping, in file order. A non-scalar key or a duplicate key is
+// reported and left out; a null node is an empty mapping; any other non-mapping node is
+// reported and nothing is returned.
+std::optional<std::vector<yaml_entry>> yaml_entries(yaml_reader& reader, const YAML::Node& node,
+                                                    const std::string& path, const YAML::Mark& mark);
+
 } // namespace stork::config
