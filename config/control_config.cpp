@@ -310,25 +310,14 @@ const region_config* control_config::find_region(std::string_view name) const
 control_config parse_control_config(std::string_view yaml, const fs::path& file_name, const control_load_options& options)
 {
     yaml_reader reader{file_name.string()};
-    const auto root = reader.load(yaml);
-    if (!root) {
-        reader.throw_if_failed();
-    }
-    if (root->IsNull()) {
-        reader.error(YAML::Mark{}, "", "the configuration is empty");
-        reader.throw_if_failed();
-    }
-    if (!root->IsMap()) {
-        const yaml_map not_a_map{reader, *root, "", {}};
-        reader.throw_if_failed();
-    }
+    const YAML::Node root = reader.load_mapping(yaml, "the configuration is empty");
 
     const fs::path source = fs::absolute(file_name).lexically_normal();
     const path_resolver resolve{source.parent_path()};
     control_config c;
     c.source = source;
 
-    const yaml_map top{reader, *root, "", {"state", "regions", "dns"}};
+    const yaml_map top{reader, root, "", {"state", "regions", "dns"}};
     c.state = top.value<fs::path>("state", resolve).value_or("/var/lib/stork/control.db");
     read_regions(top, c, resolve, options);
     read_dns_section(top, c.dns);

@@ -577,22 +577,11 @@ parsed<std::string> parse_app_name(std::string_view text)
 inventory parse_inventory(std::string_view yaml, const fs::path& file_name, const inventory_options& options)
 {
     yaml_reader reader{file_name.string()};
-    const auto root = reader.load(yaml);
-    if (!root) {
-        reader.throw_if_failed();
-    }
-    if (root->IsNull()) {
-        reader.error(YAML::Mark{}, "", "the inventory is empty");
-        reader.throw_if_failed();
-    }
-    if (!root->IsMap()) {
-        const yaml_map not_a_map{reader, *root, "", {}};
-        reader.throw_if_failed();
-    }
+    const YAML::Node root = reader.load_mapping(yaml, "the inventory is empty");
 
     inventory inv;
     inv.source = fs::absolute(file_name).lexically_normal();
-    const yaml_map top{reader, *root, "", {"apps"}};
+    const yaml_map top{reader, root, "", {"apps"}};
     if (!top.find("apps")) {
         top.missing("apps");
     }

@@ -376,26 +376,14 @@ void check_addresses_unique(yaml_reader& reader, const YAML::Node& root, const s
 storkd_config parse_storkd_config(std::string_view yaml, const fs::path& file_name, const load_options& options)
 {
     yaml_reader reader{file_name.string()};
-    const auto root = reader.load(yaml);
-    if (!root) {
-        reader.throw_if_failed();
-    }
-    if (root->IsNull()) {
-        reader.error(YAML::Mark{}, "", "the configuration is empty");
-        reader.throw_if_failed();
-    }
-    if (!root->IsMap()) {
-        // Every key would then be reported missing: say the one thing that is wrong.
-        const yaml_map not_a_map{reader, *root, "", {}};
-        reader.throw_if_failed();
-    }
+    const YAML::Node root = reader.load_mapping(yaml, "the configuration is empty");
 
     const fs::path source = fs::absolute(file_name).lexically_normal();
     const path_resolver resolve{source.parent_path()};
     storkd_config c;
     c.source = source;
 
-    const yaml_map top{reader, *root, "",
+    const yaml_map top{reader, root, "",
                        {"node", "workers", "listen", "admin", "tls", "upstream", "timeouts", "limits", "fallback",
                         "rules", "dns", "access_log"}};
     c.node = top.value<std::string>("node", parse_node_name).value_or(machine_name());
@@ -413,7 +401,7 @@ storkd_config parse_storkd_config(std::string_view yaml, const fs::path& file_na
     read_dns(top, c);
     read_access_log(top, c, resolve, options);
     if (!reader.failed()) {
-        check_addresses_unique(reader, *root, c);
+        check_addresses_unique(reader, root, c);
     }
 
     reader.throw_if_failed();

@@ -104,6 +104,24 @@ void yaml_reader::error(const YAML::Mark& mark, std::string_view key_path, std::
     diagnostics_.push_back(std::move(d));
 }
 
+YAML::Node yaml_reader::load_mapping(std::string_view text, std::string_view empty_message)
+{
+    const auto root = load(text);
+    if (!root) {
+        throw_if_failed();
+    }
+    if (root->IsNull()) {
+        error(YAML::Mark{}, "", std::string{empty_message});
+        throw_if_failed();
+    }
+    if (!root->IsMap()) {
+        // Every key would then be reported missing: say the one thing that is wrong.
+        const yaml_map not_a_map{*this, *root, "", {}};
+        throw_if_failed();
+    }
+    return *root;
+}
+
 void yaml_reader::throw_if_failed()
 {
     if (failed()) {

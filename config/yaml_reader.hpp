@@ -25,6 +25,11 @@ public:
     // diagnostic and the result is empty.
     std::optional<YAML::Node> load(std::string_view text);
 
+    // The top-level mapping of a whole file (storkd.yaml, control.yaml, an inventory):
+    // load(), then "<empty_message>" for an empty document and the one "not a mapping"
+    // error for anything else; each of those throws config_error at once.
+    YAML::Node load_mapping(std::string_view text, std::string_view empty_message);
+
     void error(const YAML::Mark& mark, std::string_view key_path, std::string message);
     bool failed() const noexcept { return !diagnostics_.empty(); }
     const std::string& file() const noexcept { return file_; }
