@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdio>
 
 namespace stork::dnscheck {
 namespace {
@@ -27,31 +26,10 @@ bool is_known_tag(std::string_view tag) noexcept
     return std::any_of(known_tags.begin(), known_tags.end(), [&](std::string_view k) { return iequals(k, tag); });
 }
 
-// Text as a zone file shows it inside quotes (RFC 1035 §5.1): quotes and backslashes
-// escaped, bytes outside printable ASCII as \DDD, so a reason never carries control bytes.
-std::string escaped(std::string_view text)
-{
-    std::string s;
-    for (const char c : text) {
-        const auto u = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            s += '\\';
-            s += c;
-        } else if (u < 0x20 || u > 0x7e) {
-            char digits[5];
-            std::snprintf(digits, sizeof digits, "\\%03u", u);
-            s += digits;
-        } else {
-            s += c;
-        }
-    }
-    return s;
-}
-
 // The record as a zone file shows it (RFC 8659 §4.1.1): 0 issue "letsencrypt.org".
 std::string record_text(const caa_data& r)
 {
-    return std::to_string(r.flags) + " " + escaped(r.tag) + " \"" + escaped(r.value) + "\"";
+    return std::to_string(r.flags) + " " + zone_escaped(r.tag) + " \"" + zone_escaped(r.value) + "\"";
 }
 
 std::string where(std::string_view owner)
@@ -85,7 +63,7 @@ caa_decision evaluate_caa(const std::vector<caa_data>& records, std::string_view
     // issuance, whatever the other properties say.
     for (const auto& r : records) {
         if (r.critical() && !is_known_tag(r.tag)) {
-            return {false, "critical property \"" + escaped(r.tag) + "\" is unknown to the CA (RFC 8659 §4.5)"};
+            return {false, "critical property \"" + zone_escaped(r.tag) + "\" is unknown to the CA (RFC 8659 §4.5)"};
         }
     }
 
@@ -126,7 +104,7 @@ caa_decision evaluate_caa(const std::vector<caa_data>& records, std::string_view
     }
     std::string only;
     for (const auto& i : issuers) {
-        only += (only.empty() ? "" : ", ") + escaped(i);
+        only += (only.empty() ? "" : ", ") + zone_escaped(i);
     }
     return {false, "CAA at " + where(owner) + " allows only " + only + (has_issuewild ? " for wildcard names (issuewild)" : "")};
 }

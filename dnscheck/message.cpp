@@ -416,24 +416,10 @@ private:
     std::string error_;
 };
 
-// RFC 1035 §5.1 quoting: `"` and `\` escaped, bytes outside printable ASCII as \DDD.
 void append_quoted(std::string& out, std::string_view bytes)
 {
     out += '"';
-    for (const char ch : bytes) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += ch;
-        } else if (c < 0x20 || c > 0x7e) {
-            out += '\\';
-            out += static_cast<char>('0' + c / 100);
-            out += static_cast<char>('0' + c / 10 % 10);
-            out += static_cast<char>('0' + c % 10);
-        } else {
-            out += ch;
-        }
-    }
+    out += zone_escaped(bytes);
     out += '"';
 }
 
@@ -610,6 +596,27 @@ std::vector<const record*> records_of(const std::vector<record>& section, std::s
     for (const auto& r : section) {
         if (r.type == type && same_name(r.name, name)) {
             out.push_back(&r);
+        }
+    }
+    return out;
+}
+
+std::string zone_escaped(std::string_view bytes)
+{
+    std::string out;
+    out.reserve(bytes.size());
+    for (const char ch : bytes) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += ch;
+        } else if (c < 0x20 || c > 0x7e) {
+            out += '\\';
+            out += static_cast<char>('0' + c / 100);
+            out += static_cast<char>('0' + c / 10 % 10);
+            out += static_cast<char>('0' + c % 10);
+        } else {
+            out += ch;
         }
     }
     return out;

@@ -146,4 +146,9 @@ std::vector<const record*> records_of(const std::vector<record>& section, std::s
 // the first SOA in the authority section (RFC 2308 §5). Nothing without an SOA.
 std::optional<std::uint32_t> negative_ttl(const message& m);
 
+// Text as a zone file shows it inside quotes (RFC 1035 §5.1), without the quotes: `"` and
+// `\` escaped, bytes outside printable ASCII as \DDD. What data_text() uses for CAA values
+// and TXT strings, and what CAA reasons use, so no text shown carries control bytes.
+std::string zone_escaped(std::string_view bytes);
+
 } // namespace stork::dnscheck
