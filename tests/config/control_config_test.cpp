@@ -4,6 +4,8 @@
 #include "tests/support/temp_dir.hpp"
 
 #include <gmock/gmock.h>
+#include "tests/config/located_error.hpp"
+
 #include <gtest/gtest.h>
 
 namespace stork::config {
@@ -132,14 +134,7 @@ TEST_F(control_config_test, parsing_twice_gives_equal_configurations)
     EXPECT_EQ(parse(design_example), parse(design_example));
 }
 
-struct error_case {
-    const char* name;
-    std::string yaml;
-    int line;
-    int column;
-    const char* key_path;
-    const char* message;
-};
+using test::error_case;
 
 const std::string head = "regions:\n  osc-fr1:\n    domain: osc-fr1.example.net\n    driver: local\n"; // lines 1-4
 
@@ -209,20 +204,7 @@ TEST_F(control_config_test, every_error_class_is_located_and_named)
     };
     for (const auto& c : cases) {
         SCOPED_TRACE(c.name);
-        const auto errors = errors_of(c.yaml);
-        ASSERT_EQ(errors.size(), 1u) << ::testing::PrintToString([&] {
-            std::string all;
-            for (const auto& e : errors) {
-                all += e.to_string() + "\n";
-            }
-            return all;
-        }());
-        const diagnostic& d = errors.front();
-        EXPECT_EQ(d.file, (dir_.path() / "control.yaml").string());
-        EXPECT_EQ(d.line, c.line) << d.to_string();
-        EXPECT_EQ(d.column, c.column) << d.to_string();
-        EXPECT_EQ(d.key_path, c.key_path) << d.to_string();
-        EXPECT_THAT(d.message, HasSubstr(c.message)) << d.to_string();
+        test::expect_one_error_at(errors_of(c.yaml), dir_.path() / "control.yaml", c);
     }
 }
 

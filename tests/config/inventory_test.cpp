@@ -4,6 +4,8 @@
 #include "tests/support/temp_dir.hpp"
 
 #include <gmock/gmock.h>
+#include "tests/config/located_error.hpp"
+
 #include <gtest/gtest.h>
 
 namespace stork::config {
@@ -126,14 +128,7 @@ TEST_F(inventory_test, same_app_name_in_two_regions_is_allowed)
     EXPECT_EQ(parse("apps: []\n").apps.size(), 0u);
 }
 
-struct error_case {
-    const char* name;
-    std::string yaml;
-    int line;
-    int column;
-    const char* key_path;
-    const char* message;
-};
+using test::error_case;
 
 const std::string head = "apps:\n  - name: my-app\n    region: osc-fr1\n"; // lines 1-3
 
@@ -229,23 +224,7 @@ TEST_F(inventory_test, every_error_class_is_located_and_named)
         SCOPED_TRACE(c.name);
         const inventory_options options =
             std::string_view{c.name} == "unknown region" ? inventory_options{{"osc-secnum-fr1"}} : inventory_options{};
-        const auto errors = errors_of(c.yaml, options);
-        EXPECT_EQ(errors.size(), 1u) << ::testing::PrintToString([&] {
-            std::string all;
-            for (const auto& e : errors) {
-                all += e.to_string() + "\n";
-            }
-            return all;
-        }());
-        if (errors.size() != 1) {
-            continue;
-        }
-        const diagnostic& d = errors.front();
-        EXPECT_EQ(d.file, (dir_.path() / "inventory.yaml").string());
-        EXPECT_EQ(d.line, c.line) << d.to_string();
-        EXPECT_EQ(d.column, c.column) << d.to_string();
-        EXPECT_EQ(d.key_path, c.key_path) << d.to_string();
-        EXPECT_THAT(d.message, HasSubstr(c.message)) << d.to_string();
+        test::expect_one_error_at(errors_of(c.yaml, options), dir_.path() / "inventory.yaml", c);
     }
 }
 

@@ -4,6 +4,8 @@
 #include "tests/support/temp_dir.hpp"
 
 #include <gmock/gmock.h>
+#include "tests/config/located_error.hpp"
+
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
@@ -154,14 +156,7 @@ TEST_F(storkd_config_test, access_log_off_and_file)
 
 // One row per error class: where it is reported (line:col), under which key path, and a
 // fragment of the message. The configurations are complete except for their one mistake.
-struct error_case {
-    const char* name;
-    std::string yaml;
-    int line;
-    int column;
-    const char* key_path;
-    const char* message;
-};
+using test::error_case;
 
 const std::string head = "listen:\n  http: [\"127.0.0.1:0\"]\nadmin:\n  token_file: admin.token\n"; // lines 1-4
 
@@ -241,20 +236,7 @@ TEST_F(storkd_config_test, every_error_class_is_located_and_named)
     };
     for (const auto& c : cases) {
         SCOPED_TRACE(c.name);
-        const auto errors = errors_of(c.yaml);
-        ASSERT_EQ(errors.size(), 1u) << ::testing::PrintToString([&] {
-            std::string all;
-            for (const auto& e : errors) {
-                all += e.to_string() + "\n";
-            }
-            return all;
-        }());
-        const diagnostic& d = errors.front();
-        EXPECT_EQ(d.file, (dir_.path() / "storkd.yaml").string());
-        EXPECT_EQ(d.line, c.line) << d.to_string();
-        EXPECT_EQ(d.column, c.column) << d.to_string();
-        EXPECT_EQ(d.key_path, c.key_path) << d.to_string();
-        EXPECT_THAT(d.message, HasSubstr(c.message)) << d.to_string();
+        test::expect_one_error_at(errors_of(c.yaml), dir_.path() / "storkd.yaml", c);
     }
 }
 
