@@ -42,13 +42,13 @@ struct addon_offer {
 };
 
 struct region_config {
-    std::string name;                   // "osc-fr1": lowercase letters, digits, '-'
-    std::string domain;                 // an app's default host is <app>.<domain>
+    std::string name{};                 // "osc-fr1": lowercase letters, digits, '-'
+    std::string domain{};               // an app's default host is <app>.<domain>
     region_driver driver = region_driver::local;
-    std::optional<endpoint> ingress;    // where the region's routers accept traffic
-    std::vector<front_server> front_servers;
-    std::optional<std::string> postgresql_url; // databases.postgresql (local driver)
-    std::optional<std::vector<addon_offer>> addons; // absent: everything is offered
+    std::optional<endpoint> ingress{};  // where the region's routers accept traffic
+    std::vector<front_server> front_servers{};
+    std::optional<std::string> postgresql_url{}; // databases.postgresql (local driver)
+    std::optional<std::vector<addon_offer>> addons{}; // absent: everything is offered
 
     // Whether an addon of `provider` with `plan` and `version` can be provisioned here.
     // An empty `version` asks about the plan alone.

@@ -40,13 +40,13 @@ bool step_context::remove_recorded(std::string_view kind, std::string_view natur
     if (!entry || entry->state == ledger_state::deleted) {
         return false;
     }
-    if (entry->target_id) {
-        remove(*entry->target_id);
-    }
+    // A `creating` row has no id: the process died around the creation, which may or may
+    // not have happened. remove() finds it by its natural key (or finds nothing).
+    remove(entry->target_id.value_or(std::string{}));
     point("removed", kind, natural_key);
     store_.ledger_deleted(migration_.id, kind, natural_key);
     point("deleted", kind, natural_key);
-    return entry->target_id.has_value();
+    return true;
 }
 
 engine::engine(store& s, step_plan plan, options o) : store_{s}, plan_{std::move(plan)}, options_{std::move(o)} {}

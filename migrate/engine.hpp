@@ -55,8 +55,10 @@ public:
                             const std::function<std::string()>& create);
 
     // The undo of a recorded creation: remove(id) (which must treat "already gone" as
-    // done), then the ledger row becomes "deleted". Nothing recorded, or already
-    // deleted: nothing is called. Returns whether something was removed.
+    // done), then the ledger row becomes "deleted". The id is empty for a `creating` row
+    // (a crash around the creation): remove() then looks the thing up by its natural key.
+    // Nothing recorded, or already deleted: nothing is called. Returns whether remove()
+    // was called.
     bool remove_recorded(std::string_view kind, std::string_view natural_key,
                          const std::function<void(const std::string& target_id)>& remove);
 

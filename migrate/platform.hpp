@@ -103,6 +103,17 @@ struct addon {
     friend bool operator==(const addon&, const addon&) = default;
 };
 
+// A complete backup of a database addon, as the restore in the other region needs it.
+struct backup {
+    std::string id{};
+    std::string addon_id{};                 // the addon it was taken of
+    std::string location{};                 // where the restore reads it (local: the dump file)
+    std::string taken_at{};                 // RFC 3339
+    // Row counts per table ("schema.table") at backup time, for the restore's check.
+    std::map<std::string, std::int64_t> tables{};
+    friend bool operator==(const backup&, const backup&) = default;
+};
+
 // Everything the flow copies of an app, as one value (what prepare reads of the source).
 struct app {
     std::string id{};
@@ -160,11 +171,26 @@ public:
     // --- addons -------------------------------------------------------------------------
     // Finds the addon the migration made for `source_addon_id` (its natural key).
     virtual std::optional<addon> find_addon(std::string_view app, std::string_view source_addon_id) = 0;
+    // Provisions an addon like `like` (provider, plan, version) for `app`, recorded as
+    // made for `source_addon_id`; one that exists already for that key is returned.
     virtual addon provision_addon(std::string_view app, const addon& like, std::string_view source_addon_id) = 0;
     virtual void delete_addon(std::string_view app, std::string_view addon_id) = 0;
-    // Copies the data of `from` (another region's addon) into `to`; clean restore
-    // semantics, so a second run gives the same result.
-    virtual void copy_addon_data(const addon& from, const addon& to) = 0;
+
+    // --- backups (databases only) ----------------------------------------------------------
+    // Whether addons of this provider hold data that backup/restore carry (PostgreSQL on
+    // the local driver); the others are only provisioned.
+    virtual bool has_backups(const addon& a) const = 0;
+    // The backup of `addon_id` the migration took (its natural key: addon + migration).
+    virtual std::optional<backup> find_backup(std::string_view app, std::string_view addon_id,
+                                              std::string_view migration) = 0;
+    // Takes a backup of the addon now and returns when it is complete (status done), or
+    // throws. Tagged with `migration`.
+    virtual backup create_backup(std::string_view app, std::string_view addon_id, std::string_view migration) = 0;
+    // Restores `from` (a backup taken in another region) into this region's addon
+    // `addon_id` of `app`: clean restore semantics (what the addon held is replaced, so a
+    // second run gives the same result), then checks the restored data against what the
+    // backup recorded (row counts per table). Throws platform_error naming what differs.
+    virtual void restore_backup(std::string_view app, std::string_view addon_id, const backup& from) = 0;
 };
 
 } // namespace stork::migrate

@@ -1,7 +1,9 @@
 #pragma once
 
+#include "config/control_config.hpp"
 #include "migrate/engine.hpp"
 #include "migrate/platform.hpp"
+#include "migrate/redirects.hpp"
 
 #include <chrono>
 #include <functional>
@@ -15,6 +17,12 @@ namespace stork::migrate {
 struct flow_platforms {
     platform& source;
     platform& destination;
+    // The two regions' configuration: default domains (<app>.<domain>), the destination's
+    // ingress (the redirect rules' upstream) and addon offers (preflight).
+    const config::region_config& source_region;
+    const config::region_config& destination_region;
+    // The source region's front servers, where finalize installs the redirect rules.
+    front_servers& fronts;
     std::function<std::chrono::system_clock::time_point()> now = [] { return std::chrono::system_clock::now(); };
     // How long the migration may take, for the certificate check: a certificate must stay
     // valid through the 30 days of redirect plus this.

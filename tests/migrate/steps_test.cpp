@@ -58,7 +58,16 @@ public:
     std::optional<addon> find_addon(std::string_view, std::string_view) override { return std::nullopt; }
     addon provision_addon(std::string_view, const addon& like, std::string_view) override { return like; }
     void delete_addon(std::string_view, std::string_view) override {}
-    void copy_addon_data(const addon&, const addon&) override {}
+    bool has_backups(const addon& a) const override { return a.provider == "postgresql"; }
+    std::optional<backup> find_backup(std::string_view, std::string_view, std::string_view) override
+    {
+        return std::nullopt;
+    }
+    backup create_backup(std::string_view, std::string_view addon_id, std::string_view) override
+    {
+        return backup{.id = "bk-" + std::string{addon_id}, .addon_id = std::string{addon_id}};
+    }
+    void restore_backup(std::string_view, std::string_view, const backup&) override {}
 
 private:
     app& at(std::string_view name)
@@ -70,6 +79,22 @@ private:
         return it->second;
     }
     std::string region_;
+};
+
+// Front servers in memory: the rules by host.
+class memory_fronts final : public front_servers {
+public:
+    std::map<std::string, redirect_rule> rules;
+    std::size_t servers = 1;
+
+    std::size_t size() const override { return servers; }
+    void install(const redirect_rule& r) override { rules[r.host] = r; }
+    void remove(std::string_view host, std::string_view migration) override
+    {
+        if (const auto it = rules.find(std::string{host}); it != rules.end() && it->second.migration == migration) {
+            rules.erase(it);
+        }
+    }
 };
 
 app source_app()
@@ -100,9 +125,15 @@ struct steps_fixture : ::testing::Test {
     store s{db};
     memory_platform from{"osc-fr1"};
     memory_platform to{"osc-secnum-fr1"};
+    config::region_config from_region{.name = "osc-fr1", .domain = "osc-fr1.scalingo.io"};
+    config::region_config to_region{.name = "osc-secnum-fr1", .domain = "osc-secnum-fr1.scalingo.io"};
+    memory_fronts fronts;
     engine e{s,
              make_plan(flow_platforms{.source = from,
                                       .destination = to,
+                                      .source_region = from_region,
+                                      .destination_region = to_region,
+                                      .fronts = fronts,
                                       .now = [] { return std::chrono::sys_days{std::chrono::year{2026} / 11 / 21}; },
                                       .window = std::chrono::hours{24 * 7}},
                        s),
