@@ -391,6 +391,7 @@ config::parsed<command> build_migration_create(const given_args& g)
                                "--new-name other than " + c.scope.app};
     }
     c.yes = g.has("--yes");
+    c.json = g.has("--json");
     return command{migration_command{std::move(c)}};
 }
 
@@ -417,6 +418,7 @@ config::parsed<command> build_migration_run(const given_args& g)
     }
     c.id = std::string{g.positionals[0]};
     c.yes = g.has("--yes");
+    c.json = g.has("--json");
     return command{migration_command{std::move(c)}};
 }
 
@@ -426,6 +428,7 @@ config::parsed<command> build_migration_abort(const given_args& g)
     STORK_TAKE(c.scope, scope_from(g));
     c.id = std::string{g.positionals[0]};
     c.yes = g.has("--yes");
+    c.json = g.has("--json");
     return command{migration_command{std::move(c)}};
 }
 
@@ -433,6 +436,7 @@ config::parsed<command> build_migrations_list(const given_args& g)
 {
     migrations_list_command c;
     STORK_TAKE(c.scope, scope_from(g));
+    c.json = g.has("--json");
     return command{migration_command{std::move(c)}};
 }
 
@@ -441,6 +445,7 @@ config::parsed<command> build_migration_follow(const given_args& g)
     migration_follow_command c;
     STORK_TAKE(c.scope, scope_from(g));
     c.id = std::string{g.positionals[0]};
+    c.json = g.has("--json");
     return command{migration_command{std::move(c)}};
 }
 
@@ -513,10 +518,13 @@ constexpr flag_info dns_report_flags[] = {json_flag, admin_flag, token_file_flag
 
 constexpr flag_info platform_import_flags[] = {config_flag};
 
+constexpr flag_info migration_json_flag{.name = "--json", .help = "print one JSON object (the migration) instead of text"};
+
 constexpr flag_info migration_create_flags[] = {
     {.name = "--to", .value = "R2", .help = "the destination region", .required = true},
     {.name = "--new-name", .value = "N", .help = "the app's name in the destination region (default: the same)"},
     yes_flag,
+    migration_json_flag,
     config_flag,
     region_flag,
     app_flag,
@@ -527,13 +535,14 @@ constexpr flag_info migration_run_flags[] = {
     {.name = "--data", .help = "stop the old app, create the addons in the new region, import their data"},
     {.name = "--finalize", .help = "stop the old app, start the new one, install the redirect rules (30 days)"},
     yes_flag,
+    migration_json_flag,
     config_flag,
     region_flag,
     app_flag,
 };
 
-constexpr flag_info migration_abort_flags[] = {yes_flag, config_flag, region_flag, app_flag};
-constexpr flag_info migration_scope_flags[] = {config_flag, region_flag, app_flag};
+constexpr flag_info migration_abort_flags[] = {yes_flag, migration_json_flag, config_flag, region_flag, app_flag};
+constexpr flag_info migration_scope_flags[] = {migration_json_flag, config_flag, region_flag, app_flag};
 
 constexpr subcommand_info subcommands[] = {
     {
@@ -648,7 +657,7 @@ constexpr subcommand_info subcommands[] = {
         .group = family::migration,
         .name = "migration-create",
         .summary = "start migrating an app to another region",
-        .synopsis = "stork [--config FILE] --region R --app A migration-create --to R2 [--new-name N] [--yes]",
+        .synopsis = "stork [--config FILE] --region R --app A migration-create --to R2 [--new-name N] [--yes] [--json]",
         .description = "Creates a migration of app A from region R to region R2 and runs its preflight\n"
                        "checks. It prints the migration ID that the other migration commands take.",
         .flags = migration_create_flags,
@@ -660,7 +669,7 @@ constexpr subcommand_info subcommands[] = {
         .group = family::migration,
         .name = "migration-run",
         .summary = "run one step of a migration: --prepare, --data or --finalize",
-        .synopsis = "stork [--config FILE] --region R --app A migration-run --prepare|--data|--finalize ID [--yes]",
+        .synopsis = "stork [--config FILE] --region R --app A migration-run --prepare|--data|--finalize ID [--yes] [--json]",
         .description = "Runs one step of migration ID. Steps are prepare, then data (optional: the data may be\n"
                        "moved by hand), then finalize. A step that failed or was interrupted can be run again.",
         .flags = migration_run_flags,
@@ -672,7 +681,7 @@ constexpr subcommand_info subcommands[] = {
         .group = family::migration,
         .name = "migration-abort",
         .summary = "abort a migration, undoing its steps in reverse",
-        .synopsis = "stork [--config FILE] --region R --app A migration-abort ID [--yes]",
+        .synopsis = "stork [--config FILE] --region R --app A migration-abort ID [--yes] [--json]",
         .description = "Aborts migration ID: what its steps did is undone in reverse order, and the old app\n"
                        "is started again if it was stopped.",
         .flags = migration_abort_flags,
@@ -684,7 +693,7 @@ constexpr subcommand_info subcommands[] = {
         .group = family::migration,
         .name = "migrations",
         .summary = "list the migrations of an app, newest first",
-        .synopsis = "stork [--config FILE] --region R --app A migrations",
+        .synopsis = "stork [--config FILE] --region R --app A migrations [--json]",
         .description = "Lists the migrations of app A: ID, destination, start, end and status.",
         .flags = migration_scope_flags,
         .positionals = {},
@@ -695,7 +704,7 @@ constexpr subcommand_info subcommands[] = {
         .group = family::migration,
         .name = "migration-follow",
         .summary = "follow a running migration",
-        .synopsis = "stork [--config FILE] --region R --app A migration-follow ID",
+        .synopsis = "stork [--config FILE] --region R --app A migration-follow ID [--json]",
         .description = "Shows the steps of migration ID as they run, until it ends or waits for you.",
         .flags = migration_scope_flags,
         .positionals = id_arg,

@@ -155,6 +155,7 @@ struct migration_create_command {
     std::string to{};
     std::optional<std::string> new_name{};
     bool yes = false;
+    bool json = false;  // one JSON object on stdout (never a prompt)
 
     friend bool operator==(const migration_create_command&, const migration_create_command&) = default;
 };
@@ -166,6 +167,7 @@ struct migration_run_command {
     migration_step step = migration_step::prepare;
     std::string id{};
     bool yes = false;
+    bool json = false;  // one JSON object on stdout (never a prompt)
 
     friend bool operator==(const migration_run_command&, const migration_run_command&) = default;
 };
@@ -174,12 +176,14 @@ struct migration_abort_command {
     migration_scope scope{};
     std::string id{};
     bool yes = false;
+    bool json = false;  // one JSON object on stdout (never a prompt)
 
     friend bool operator==(const migration_abort_command&, const migration_abort_command&) = default;
 };
 
 struct migrations_list_command {
     migration_scope scope{};
+    bool json = false;
 
     friend bool operator==(const migrations_list_command&, const migrations_list_command&) = default;
 };
@@ -187,6 +191,7 @@ struct migrations_list_command {
 struct migration_follow_command {
     migration_scope scope{};
     std::string id{};
+    bool json = false;
 
     friend bool operator==(const migration_follow_command&, const migration_follow_command&) = default;
 };

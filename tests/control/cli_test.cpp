@@ -214,6 +214,22 @@ std::vector<good_case> good_cases()
          migration_command{migrations_list_command{.scope = fr1_app}}, "migrations"},
         {{"--region", "osc-fr1", "--app", "my-app", "migration-follow", id},
          migration_command{migration_follow_command{.scope = fr1_app, .id = std::string{id}}}, "migration-follow"},
+        // --json on every migration command: one JSON object, no prompt.
+        {{"--region", "osc-fr1", "--app", "my-app", "migration-create", "--to", "osc-secnum-fr1", "--json"},
+         migration_command{migration_create_command{.scope = fr1_app, .to = "osc-secnum-fr1", .json = true}},
+         "migration-create"},
+        {{"--region", "osc-fr1", "--app", "my-app", "migration-run", "--data", id, "--yes", "--json"},
+         migration_command{migration_run_command{
+             .scope = fr1_app, .step = migration_step::data, .id = std::string{id}, .yes = true, .json = true}},
+         "migration-run"},
+        {{"--region", "osc-fr1", "--app", "my-app", "migration-abort", "--json", id},
+         migration_command{migration_abort_command{.scope = fr1_app, .id = std::string{id}, .json = true}},
+         "migration-abort"},
+        {{"--region", "osc-fr1", "--app", "my-app", "migrations", "--json"},
+         migration_command{migrations_list_command{.scope = fr1_app, .json = true}}, "migrations"},
+        {{"--region", "osc-fr1", "--app", "my-app", "migration-follow", id, "--json"},
+         migration_command{migration_follow_command{.scope = fr1_app, .id = std::string{id}, .json = true}},
+         "migration-follow"},
     };
 }
 
