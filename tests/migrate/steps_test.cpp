@@ -616,6 +616,57 @@ TEST_F(flow_fixture, a_step_interrupted_at_any_ledger_point_resumes_to_the_same_
     }
 }
 
+// An abort after a step was interrupted at any ledger point (including between a
+// creation and its `created` record) leaves the source as it was and nothing behind.
+TEST_F(flow_fixture, abort_after_an_interruption_at_any_ledger_point_restores_the_source)
+{
+    for (int point = 1;; ++point) {
+        SCOPED_TRACE("ledger point " + std::to_string(point));
+        from.apps["my-app"] = source_app();
+        from.apps["my-app"].addons.push_back({"ad-2", "redis", "starter", "7", "redis://10.0.0.6:6379"});
+        to.apps.clear();
+        to.data.clear();
+        fronts.rules.clear();
+        auto m = create();
+        e.run(m.id, step_kind::preflight);
+        int seen = 0;
+        bool interrupted = false;
+        engine interrupting{s, make_plan(flow_platforms{.source = from,
+                                                        .destination = to,
+                                                        .source_region = from_region,
+                                                        .destination_region = to_region,
+                                                        .fronts = fronts,
+                                                        .now = [] { return std::chrono::sys_days{std::chrono::year{2026} / 11 / 21}; },
+                                                        .window = std::chrono::hours{24 * 7}},
+                                         s),
+                            engine::options{.runner_folder = runner_folder(db), .ledger_hook = [&](std::string_view) {
+                                                if (++seen == point) {
+                                                    interrupted = true;
+                                                    throw std::runtime_error{"interrupted"};
+                                                }
+                                            }}};
+        for (const auto step : {step_kind::prepare, step_kind::data, step_kind::finalize}) {
+            if (interrupting.run(m.id, step).failed) {
+                break;
+            }
+        }
+        if (!interrupted) {
+            EXPECT_GT(point, 10);
+            break;
+        }
+        const auto r = e.run(m.id, step_kind::abort);
+        ASSERT_EQ(r.after.status, migration_status::aborted) << last_logs(m);
+        app expected = source_app();
+        expected.addons.push_back({"ad-2", "redis", "starter", "7", "redis://10.0.0.6:6379"});
+        EXPECT_EQ(from.apps["my-app"].formation, expected.formation);
+        EXPECT_TRUE(from.apps["my-app"].running);
+        EXPECT_FALSE(from.apps["my-app"].frozen);
+        EXPECT_EQ(from.apps["my-app"].scm, expected.scm);
+        EXPECT_FALSE(to.apps.count("my-app"));
+        EXPECT_TRUE(fronts.rules.empty());
+    }
+}
+
 TEST(embeds_addon, finds_urls_hosts_and_passwords_not_short_coincidences)
 {
     const std::vector<addon> addons{{"a", "postgresql", "p", "15", "postgresql://u:s3cretpassw0rd@db.internal:5432/app"}};
