@@ -16,17 +16,21 @@ std::string step_context::create_once(std::string_view kind, std::string_view na
                                       const std::function<std::optional<std::string>()>& find,
                                       const std::function<std::string()>& create)
 {
-    const auto entry = store_.ledger_begin(migration_.id, kind, natural_key);
-    if (entry.state == ledger_state::created && entry.target_id) {
-        return *entry.target_id;
+    {
+        const std::lock_guard lock{store_mutex_};
+        const auto entry = store_.ledger_begin(migration_.id, kind, natural_key);
+        if (entry.state == ledger_state::created && entry.target_id) {
+            return *entry.target_id;
+        }
+        point("begin", kind, natural_key);
     }
-    point("begin", kind, natural_key);
     std::string target;
     if (auto found = find ? find() : std::nullopt) {
         target = std::move(*found);
     } else {
         target = create();
     }
+    const std::lock_guard lock{store_mutex_};
     point("effect", kind, natural_key);
     store_.ledger_created(migration_.id, kind, natural_key, target);
     point("created", kind, natural_key);
@@ -36,13 +40,18 @@ std::string step_context::create_once(std::string_view kind, std::string_view na
 bool step_context::remove_recorded(std::string_view kind, std::string_view natural_key,
                                    const std::function<void(const std::string& target_id)>& remove)
 {
-    const auto entry = store_.ledger_get(migration_.id, kind, natural_key);
+    std::optional<ledger_entry> entry;
+    {
+        const std::lock_guard lock{store_mutex_};
+        entry = store_.ledger_get(migration_.id, kind, natural_key);
+    }
     if (!entry || entry->state == ledger_state::deleted) {
         return false;
     }
     // A `creating` row has no id: the process died around the creation, which may or may
     // not have happened. remove() finds it by its natural key (or finds nothing).
     remove(entry->target_id.value_or(std::string{}));
+    const std::lock_guard lock{store_mutex_};
     point("removed", kind, natural_key);
     store_.ledger_deleted(migration_.id, kind, natural_key);
     point("deleted", kind, natural_key);
@@ -104,7 +113,21 @@ run_result engine::execute(migration m, step_kind kind, const runner_lock& held)
         }
     });
     const step s = store_.begin_step(m.id, kind);
+    const auto finish = [&](bool failed) {
+        store_.finish_step(s.id, failed ? step_status::error : step_status::done);
+        auto latest = store_.get_migration(m.id).value_or(m);
+        auto after = change(latest, [kind, failed](migration_changes& c) {
+            c.status = failed ? after_failure(kind) : after_success(kind);
+            c.current_step = step_kind::none;
+            c.failed_step = failed && kind != step_kind::preflight ? std::optional{kind} : std::nullopt;
+            if (is_terminal(c.status)) {
+                c.finished_at = std::chrono::system_clock::now();
+            }
+        });
+        return run_result{run_outcome::start, {}, std::move(after), failed};
+    };
     const auto plan = plan_(kind, m);
+    bool failed_checks = false;   // a keep_going sub-step failed: the step fails at the end
     for (const auto& sub : plan) {
         if (kind != step_kind::abort) {
             if (auto now = store_.get_migration(m.id); now && now->abort_requested) {
@@ -133,30 +156,13 @@ run_result engine::execute(migration m, step_kind kind, const runner_lock& held)
             options_.on_sub_step(s, record);
         }
         if (!failure.empty()) {
-            store_.finish_step(s.id, step_status::error);
-            auto latest = store_.get_migration(m.id).value_or(m);
-            auto after = change(latest, [kind](migration_changes& c) {
-                c.status = after_failure(kind);
-                c.current_step = step_kind::none;
-                c.failed_step = kind == step_kind::preflight ? std::nullopt : std::optional{kind};
-                if (is_terminal(c.status)) {
-                    c.finished_at = std::chrono::system_clock::now();
-                }
-            });
-            return run_result{run_outcome::start, {}, std::move(after), true};
+            if (!sub.keep_going) {
+                return finish(true);
+            }
+            failed_checks = true;
         }
     }
-    store_.finish_step(s.id, step_status::done);
-    auto latest = store_.get_migration(m.id).value_or(m);
-    auto after = change(latest, [kind](migration_changes& c) {
-        c.status = after_success(kind);
-        c.current_step = step_kind::none;
-        c.failed_step.reset();
-        if (is_terminal(c.status)) {
-            c.finished_at = std::chrono::system_clock::now();
-        }
-    });
-    return run_result{run_outcome::start, {}, std::move(after), false};
+    return finish(failed_checks);
 }
 
 } // namespace stork::migrate

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,8 +28,11 @@ namespace stork::migrate {
 class step_context;
 
 struct sub_step_plan {
-    std::string name;                                   // as the CLI shows it: "Create new app"
-    std::function<void(step_context&)> run;             // throws on failure; what() becomes the logs
+    std::string name{};                                 // as the CLI shows it: "Create new app"
+    std::function<void(step_context&)> run{};           // throws on failure; what() becomes the logs
+    // A failure does not stop the step: the next sub-steps run, and the step fails at the
+    // end. For checks (preflight reports every problem at once, not one per run).
+    bool keep_going = false;
 };
 
 using step_plan = std::function<std::vector<sub_step_plan>(step_kind, const migration&)>;
@@ -44,6 +48,10 @@ public:
 
     const migration& current() const noexcept { return migration_; }
     store& state() noexcept { return store_; }
+
+    // create_once and remove_recorded may be called from several threads at once (the
+    // data step works on every addon concurrently): the store calls are serialised here.
+    // Other uses of state() stay on the sub-step's own thread.
 
     // The ledger protocol around one creation (migration-flow.md §5.4, §5.7):
     //   ledger "creating" (committed) → find() or create() → ledger "created" + id.
@@ -68,6 +76,7 @@ private:
     store& store_;
     const migration& migration_;
     ledger_hook hook_;
+    std::mutex store_mutex_;
 };
 
 struct run_result {

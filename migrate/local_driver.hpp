@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 
 // The embedded `local` platform driver (design.md §5, docs/migration-design.md): each
 // region's inventory lives in the control state database (the file of `state:`), in
@@ -42,6 +43,12 @@ import_summary import_inventory(const std::filesystem::path& state_db, const con
 std::unique_ptr<platform> open_local_platform(const std::filesystem::path& state_db,
                                               const config::region_config& region,
                                               const std::filesystem::path& backup_folder);
+
+// The name of the PostgreSQL database the driver provisions in `region` for the addon of
+// `app` made for `source_addon_id`: "stork_" + the app name (lowercase, '_' for other
+// characters, at most 44) + "_" + 12 hex digits of a digest of all three. Deterministic,
+// so a resumed run adopts the database it created; always valid_database_name.
+std::string local_database_name(std::string_view region, std::string_view app, std::string_view source_addon_id);
 
 // Where backups go by default: "<state db>.backups" next to the database.
 std::filesystem::path default_backup_folder(const std::filesystem::path& state_db);

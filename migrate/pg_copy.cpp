@@ -227,29 +227,6 @@ private:
     std::filesystem::path path_;
 };
 
-std::vector<table_rows> compare(const std::map<std::string, std::int64_t>& source,
-                                const std::map<std::string, std::int64_t>& target, std::string& differences)
-{
-    std::map<std::string, table_rows> merged;
-    for (const auto& [name, n] : source) {
-        merged[name].source = n;
-    }
-    for (const auto& [name, n] : target) {
-        merged[name].target = n;
-    }
-    std::vector<table_rows> tables;
-    for (auto& [name, rows] : merged) {
-        rows.table = name;
-        if (rows.source != rows.target) {
-            differences += differences.empty() ? "" : ", ";
-            differences += name + " (source " + (rows.source < 0 ? "absent" : std::to_string(rows.source))
-                           + ", target " + (rows.target < 0 ? "absent" : std::to_string(rows.target)) + ")";
-        }
-        tables.push_back(rows);
-    }
-    return tables;
-}
-
 } // namespace
 
 std::string redact_url(std::string_view url)
@@ -310,6 +287,72 @@ std::string provision_database(const std::string& server_url, const std::string&
     return std::string{u.buffer()};
 }
 
+std::vector<table_rows> compare_table_rows(const std::map<std::string, std::int64_t>& source,
+                                           const std::map<std::string, std::int64_t>& target,
+                                           std::string& differences)
+{
+    std::map<std::string, table_rows> merged;
+    for (const auto& [name, n] : source) {
+        merged[name].source = n;
+    }
+    for (const auto& [name, n] : target) {
+        merged[name].target = n;
+    }
+    std::vector<table_rows> tables;
+    for (auto& [name, rows] : merged) {
+        rows.table = name;
+        if (rows.source != rows.target) {
+            differences += differences.empty() ? "" : ", ";
+            differences += name + " (source " + (rows.source < 0 ? "absent" : std::to_string(rows.source))
+                           + ", target " + (rows.target < 0 ? "absent" : std::to_string(rows.target)) + ")";
+        }
+        tables.push_back(rows);
+    }
+    return tables;
+}
+
+std::map<std::string, std::int64_t> count_table_rows(const std::string& url, std::chrono::milliseconds timeout)
+{
+    return count_rows(split(url), timeout);
+}
+
+std::map<std::string, std::int64_t> dump_database(const std::string& source_url, const std::filesystem::path& file,
+                                                  std::chrono::milliseconds timeout)
+{
+    const connection source = split(source_url);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const auto dumped = run_subprocess({find_program("pg_dump").string(), "-Fc", "--no-owner", "--no-privileges",
+                                        "-f", file.string(), source.url},
+                                       child_env(source), left_until(deadline));
+    if (!dumped.ok()) {
+        throw pg_error{failure("pg_dump of", source, dumped)};
+    }
+    return count_rows(source, left_until(deadline));
+}
+
+void restore_database(const std::filesystem::path& file, const std::string& target_url,
+                      std::chrono::milliseconds timeout)
+{
+    const connection target = split(target_url);
+    const auto restored = run_subprocess({find_program("pg_restore").string(), "--clean", "--if-exists", "--no-owner",
+                                          "--no-privileges", "--single-transaction", "-d", target.url, file.string()},
+                                         child_env(target), timeout);
+    if (!restored.ok()) {
+        throw pg_error{failure("pg_restore into", target, restored)};
+    }
+}
+
+void drop_database(const std::string& server_url, const std::string& db_name, std::chrono::milliseconds timeout)
+{
+    if (!valid_database_name(db_name)) {
+        throw std::invalid_argument{"invalid database name \"" + db_name + "\""};
+    }
+    const connection server = split(server_url);
+    // FORCE (PostgreSQL 13+) ends the sessions still connected: an app being deleted
+    // does not get to keep its database alive.
+    query(server, "DROP DATABASE IF EXISTS " + quote_identifier(db_name) + " WITH (FORCE)", 1, timeout);
+}
+
 copy_result copy_database(const std::string& source_url, const std::string& target_url,
                           const std::filesystem::path& work_dir, std::chrono::milliseconds timeout)
 {
@@ -320,26 +363,11 @@ copy_result copy_database(const std::string& source_url, const std::string& targ
         const auto deadline = std::chrono::steady_clock::now() + timeout;
         const dump_file file{work_dir};
 
-        const auto dumped = run_subprocess({find_program("pg_dump").string(), "-Fc", "--no-owner", "--no-privileges",
-                                            "-f", file.path().string(), source.url},
-                                           child_env(source), left_until(deadline));
-        if (!dumped.ok()) {
-            result.error = failure("pg_dump of", source, dumped);
-            return result;
-        }
-        const auto restored = run_subprocess({find_program("pg_restore").string(), "--clean", "--if-exists",
-                                              "--no-owner", "--no-privileges", "--single-transaction", "-d",
-                                              target.url, file.path().string()},
-                                             child_env(target), left_until(deadline));
-        if (!restored.ok()) {
-            result.error = failure("pg_restore into", target, restored);
-            return result;
-        }
-
-        const auto source_counts = count_rows(source, left_until(deadline));
+        const auto source_counts = dump_database(source_url, file.path(), left_until(deadline));
+        restore_database(file.path(), target_url, left_until(deadline));
         const auto target_counts = count_rows(target, left_until(deadline));
         std::string differences;
-        result.tables = compare(source_counts, target_counts, differences);
+        result.tables = compare_table_rows(source_counts, target_counts, differences);
         if (!differences.empty()) {
             result.error = "row counts differ between " + source.shown + " and " + target.shown + ": " + differences;
         }

@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -70,6 +71,38 @@ struct copy_result {
 
     bool ok() const noexcept { return error.empty(); }
 };
+
+// The parts of copy_database, for a driver whose backup and restore are two separate
+// calls (the local driver's create_backup / restore_backup). Each throws pg_error with
+// the program's stderr (URL redacted) when it fails, std::invalid_argument for a bad URL.
+
+// The row count of every user table ("schema.table"), in one statement and so one snapshot.
+std::map<std::string, std::int64_t> count_table_rows(const std::string& url,
+                                                     std::chrono::milliseconds timeout = std::chrono::minutes{10});
+
+// pg_dump -Fc --no-owner --no-privileges of `source_url` into `file` (overwritten), and
+// then the row count of every table. pg_dump's snapshot is its own: the counts describe
+// the file only when nobody writes during the call (the data step stops the app first).
+std::map<std::string, std::int64_t> dump_database(const std::string& source_url, const std::filesystem::path& file,
+                                                  std::chrono::milliseconds timeout = std::chrono::hours{1});
+
+// pg_restore --clean --if-exists --no-owner --no-privileges --single-transaction of
+// `file` into the (existing) database at `target_url`: what the target held of the
+// dump's objects is replaced, and a failed restore leaves the target as it was.
+void restore_database(const std::filesystem::path& file, const std::string& target_url,
+                      std::chrono::milliseconds timeout = std::chrono::hours{1});
+
+// Merges two sets of counts into table_rows sorted by name; `differences` receives the
+// tables whose counts differ ("public.t (source 3, target absent), ..."), empty if none.
+std::vector<table_rows> compare_table_rows(const std::map<std::string, std::int64_t>& source,
+                                           const std::map<std::string, std::int64_t>& target,
+                                           std::string& differences);
+
+// DROP DATABASE IF EXISTS db_name WITH (FORCE) on the server `server_url` points to
+// (connections to it are ended): a database already gone is a success.
+// Throws std::invalid_argument for a bad name or URL, pg_error when the server fails.
+void drop_database(const std::string& server_url, const std::string& db_name,
+                   std::chrono::milliseconds timeout = std::chrono::minutes{1});
 
 // Copies the database at `source_url` into the (existing) database at `target_url`:
 //   pg_dump -Fc --no-owner --no-privileges -f FILE SOURCE

@@ -134,6 +134,7 @@ struct app {
     std::vector<autoscaler> autoscalers{};
     std::vector<std::string> log_drains{};
     std::vector<addon> addons{};
+    friend bool operator==(const app&, const app&) = default;
 };
 
 // One region as the flow sees it.

@@ -8,10 +8,16 @@
 #include <chrono>
 #include <functional>
 
-// The sub-steps of each step, against the source and destination platforms
-// (migration-flow.md §5.4, §5.5; docs/migration-design.md). Built so far: preflight,
-// prepare, and the abort of what prepare made. The data and finalize steps (addon copies,
-// start/stop, the redirect rules, the DNS advice) come next (issue 7).
+// The sub-steps of each step, against the source and destination platforms and the source
+// region's front servers (migration-flow.md §5.4, §5.5; docs/migration-design.md):
+//   preflight  every check runs (keep_going), so one run reports every problem;
+//   prepare    the 13 copies of Scalingo's prepare, the source frozen first;
+//   data       stop the source (formation recorded once), then per addon concurrently:
+//              provision in the destination and back up the source, then restore;
+//   finalize   stop the source if data did not, start the new app at the recorded
+//              formation, enable its integrations, install the redirect rules (30 days);
+//   abort      the reverse of what the ledger records, in a fixed order.
+// The DNS changes the owner must make are the CLI's to print, after finalize.
 namespace stork::migrate {
 
 struct flow_platforms {
@@ -29,8 +35,8 @@ struct flow_platforms {
     std::chrono::hours window{24 * 7};
 };
 
-// The plan the engine runs (engine.hpp). The abort plan reads the ledger in `s` to undo
-// only what was made. A step not built yet fails its one sub-step, saying so.
+// The plan the engine runs (engine.hpp). The abort and finalize plans read the ledger in
+// `s` to leave out what there is nothing to do for.
 step_plan make_plan(flow_platforms p, store& s);
 
 // Environment variables whose value embeds one of the app's addon URLs, hosts or

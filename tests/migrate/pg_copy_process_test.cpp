@@ -259,5 +259,51 @@ TEST_F(pg_copy_process, a_missing_target_database_is_a_restore_error)
     EXPECT_NE(result.error.find("never_provisioned"), std::string::npos) << result.error;
 }
 
+TEST_F(pg_copy_process, dump_and_restore_are_the_copy_in_two_calls)
+{
+    const auto source = make_source("split_app");
+    const auto file = work_.path() / "split.dump";
+    const auto counts = dump_database(source, file);
+    EXPECT_EQ(counts.at("public.orders"), 10000);
+    EXPECT_EQ(counts.at("billing.invoices"), 2);
+    ASSERT_TRUE(std::filesystem::exists(file));
+
+    const auto target = provision_database(target_->url(), "split_app_target");
+    // The target holds the same tables with other rows (a previous restore, since changed).
+    target_->psql(std::string{source_schema}
+                      + "DELETE FROM orders WHERE id > 5; INSERT INTO customers (name) VALUES ('x');",
+                  "split_app_target");
+    restore_database(file, target);
+    EXPECT_EQ(count_table_rows(target), counts);   // the target's rows replaced
+    EXPECT_EQ(target_->psql(sample_sql, "split_app_target"), source_->psql(sample_sql, "split_app"));
+
+    std::string differences;
+    auto changed = counts;
+    changed["public.orders"] = 9;
+    compare_table_rows(changed, count_table_rows(target), differences);
+    EXPECT_EQ(differences, "public.orders (source 9, target 10000)");
+}
+
+TEST_F(pg_copy_process, a_restore_of_a_missing_file_is_a_pg_error)
+{
+    const auto target = provision_database(target_->url(), "nofile_target");
+    try {
+        restore_database(work_.path() / "gone.dump", target);
+        ADD_FAILURE() << "no error";
+    } catch (const pg_error& e) {
+        EXPECT_NE(std::string{e.what()}.find("pg_restore into"), std::string::npos) << e.what();
+    }
+}
+
+TEST_F(pg_copy_process, drop_database_drops_and_a_second_drop_succeeds)
+{
+    const auto url = provision_database(target_->url(), "dropped_db");
+    target_->psql("CREATE TABLE t (x int)", "dropped_db");
+    drop_database(target_->url(), "dropped_db");
+    EXPECT_EQ(target_->psql("SELECT count(*) FROM pg_database WHERE datname = 'dropped_db'"), "0\n");
+    EXPECT_NO_THROW(drop_database(target_->url(), "dropped_db"));
+    EXPECT_THROW(drop_database(target_->url(), "x\"; --"), std::invalid_argument);
+}
+
 } // namespace
 } // namespace stork::migrate

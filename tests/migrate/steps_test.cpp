@@ -1,4 +1,4 @@
-// preflight, prepare and the abort of prepare against two in-memory regions.
+// Every step and the abort from each state, against two in-memory regions.
 #include "migrate/steps.hpp"
 
 #include "tests/support/temp_dir.hpp"
@@ -14,7 +14,7 @@ namespace {
 // values, deletes of what is gone succeed).
 class memory_platform final : public platform {
 public:
-    explicit memory_platform(std::string region) : region_{std::move(region)} {}
+    memory_platform(std::string region, std::vector<std::string>& log) : events{log}, region_{std::move(region)} {}
 
     std::map<std::string, app> apps;
     int creates = 0;
@@ -54,20 +54,79 @@ public:
     void put_alerts(std::string_view a, const std::vector<alert>& x) override { at(a).alerts = x; }
     void put_autoscalers(std::string_view a, const std::vector<autoscaler>& x) override { at(a).autoscalers = x; }
     void put_log_drains(std::string_view a, const std::vector<std::string>& u) override { at(a).log_drains = u; }
-    void scale(std::string_view a, const std::vector<formation_type>& f) override { at(a).formation = f; }
-    std::optional<addon> find_addon(std::string_view, std::string_view) override { return std::nullopt; }
-    addon provision_addon(std::string_view, const addon& like, std::string_view) override { return like; }
-    void delete_addon(std::string_view, std::string_view) override {}
-    bool has_backups(const addon& a) const override { return a.provider == "postgresql"; }
-    std::optional<backup> find_backup(std::string_view, std::string_view, std::string_view) override
+    std::optional<addon> find_addon(std::string_view app_name, std::string_view source_addon_id) override
     {
+        for (const auto& a : at(app_name).addons) {
+            if (made_for[a.id] == source_addon_id) {
+                return a;
+            }
+        }
         return std::nullopt;
     }
-    backup create_backup(std::string_view, std::string_view addon_id, std::string_view) override
+    addon provision_addon(std::string_view app_name, const addon& like, std::string_view source_addon_id) override
     {
-        return backup{.id = "bk-" + std::string{addon_id}, .addon_id = std::string{addon_id}};
+        if (auto found = find_addon(app_name, source_addon_id)) {
+            return *found;
+        }
+        if (fail_provisioning) {
+            throw platform_error{"plan unavailable"};
+        }
+        ++addon_creates;
+        addon a = like;
+        a.id = region_ + "-addon-" + std::to_string(addon_creates);
+        a.url = "memory://" + a.id;
+        made_for[a.id] = std::string{source_addon_id};
+        at(app_name).addons.push_back(a);
+        events.push_back("provision " + a.id);
+        return a;
     }
-    void restore_backup(std::string_view, std::string_view, const backup&) override {}
+    void delete_addon(std::string_view app_name, std::string_view addon_id) override
+    {
+        auto& list = at(app_name).addons;
+        std::erase_if(list, [&](const addon& a) { return a.id == addon_id; });
+        data.erase(std::string{addon_id});
+        events.push_back("delete addon " + std::string{addon_id});
+    }
+    bool has_backups(const addon& a) const override { return a.provider == "postgresql"; }
+    std::optional<backup> find_backup(std::string_view, std::string_view addon_id, std::string_view migration) override
+    {
+        const auto it = backups.find(std::string{addon_id} + "/" + std::string{migration});
+        return it == backups.end() ? std::nullopt : std::optional<backup>{it->second};
+    }
+    backup create_backup(std::string_view, std::string_view addon_id, std::string_view migration) override
+    {
+        ++backup_creates;
+        backup b{.id = "bk-" + std::to_string(backup_creates),
+                 .addon_id = std::string{addon_id},
+                 .location = data[std::string{addon_id}]};   // the "dump": the data itself
+        backups[std::string{addon_id} + "/" + std::string{migration}] = b;
+        events.push_back("backup " + std::string{addon_id});
+        return b;
+    }
+    void restore_backup(std::string_view, std::string_view addon_id, const backup& from) override
+    {
+        if (fail_restores > 0) {
+            --fail_restores;
+            throw platform_error{"pg_restore: could not connect"};
+        }
+        data[std::string{addon_id}] = from.location;
+        events.push_back("restore " + std::string{addon_id});
+    }
+    void scale(std::string_view a, const std::vector<formation_type>& f) override
+    {
+        at(a).formation = f;
+        at(a).running = std::any_of(f.begin(), f.end(), [](const formation_type& t) { return t.amount > 0; });
+        events.push_back((at(a).running ? "start " : "stop ") + region_ + "/" + std::string{a});
+    }
+
+    std::map<std::string, std::string> made_for;   // addon id -> source addon id
+    std::map<std::string, std::string> data;       // addon id -> its content
+    std::map<std::string, backup> backups;         // "addon/migration"
+    std::vector<std::string>& events;              // shared by both regions, in order
+    int addon_creates = 0;
+    int backup_creates = 0;
+    int fail_restores = 0;
+    bool fail_provisioning = false;
 
 private:
     app& at(std::string_view name)
@@ -84,15 +143,23 @@ private:
 // Front servers in memory: the rules by host.
 class memory_fronts final : public front_servers {
 public:
+    explicit memory_fronts(std::vector<std::string>& log) : events{log} {}
+
     std::map<std::string, redirect_rule> rules;
     std::size_t servers = 1;
+    std::vector<std::string>& events;
 
     std::size_t size() const override { return servers; }
-    void install(const redirect_rule& r) override { rules[r.host] = r; }
+    void install(const redirect_rule& r) override
+    {
+        rules[r.host] = r;
+        events.push_back("install " + r.host);
+    }
     void remove(std::string_view host, std::string_view migration) override
     {
         if (const auto it = rules.find(std::string{host}); it != rules.end() && it->second.migration == migration) {
             rules.erase(it);
+            events.push_back("remove " + std::string{host});
         }
     }
 };
@@ -123,11 +190,14 @@ struct steps_fixture : ::testing::Test {
     stork::test::temp_dir dir;
     std::filesystem::path db = dir.path() / "control.db";
     store s{db};
-    memory_platform from{"osc-fr1"};
-    memory_platform to{"osc-secnum-fr1"};
+    std::vector<std::string> events;
+    memory_platform from{"osc-fr1", events};
+    memory_platform to{"osc-secnum-fr1", events};
     config::region_config from_region{.name = "osc-fr1", .domain = "osc-fr1.scalingo.io"};
-    config::region_config to_region{.name = "osc-secnum-fr1", .domain = "osc-secnum-fr1.scalingo.io"};
-    memory_fronts fronts;
+    config::region_config to_region{.name = "osc-secnum-fr1",
+                                    .domain = "osc-secnum-fr1.scalingo.io",
+                                    .ingress = config::endpoint{.host = "127.0.0.1", .port = 9443, .is_ip = true}};
+    memory_fronts fronts{events};
     engine e{s,
              make_plan(flow_platforms{.source = from,
                                       .destination = to,
@@ -139,7 +209,11 @@ struct steps_fixture : ::testing::Test {
                        s),
              engine::options{.runner_folder = runner_folder(db)}};
 
-    steps_fixture() { from.apps["my-app"] = source_app(); }
+    steps_fixture()
+    {
+        from.apps["my-app"] = source_app();
+        from.data["ad-1"] = "orders: 3 rows";
+    }
 
     migration create()
     {
@@ -244,7 +318,7 @@ TEST_F(steps_fixture, abort_after_prepare_deletes_the_new_app_and_unfreezes_last
     EXPECT_FALSE(from.apps["my-app"].frozen);
     const auto subs = s.list_sub_steps(s.list_steps(m.id).back().id);
     ASSERT_EQ(subs.size(), 2U);
-    EXPECT_EQ(subs[0].name, "Abort: delete the new app");
+    EXPECT_EQ(subs[0].name, "Abort: Delete new app");
     EXPECT_EQ(subs[1].name, "Restore app status");
 }
 
@@ -257,14 +331,340 @@ TEST_F(steps_fixture, abort_before_prepare_has_nothing_to_undo)
     EXPECT_TRUE(s.list_sub_steps(s.list_steps(m.id).back().id).empty()) << "no sub-step with nothing to do";
 }
 
-TEST_F(steps_fixture, a_step_not_built_yet_fails_instead_of_pretending)
+// The names of the last execution's sub-steps, in order.
+std::vector<std::string> sub_step_names(store& s, const migration& m)
 {
+    std::vector<std::string> names;
+    for (const auto& ss : s.list_sub_steps(s.list_steps(m.id).back().id)) {
+        names.push_back(ss.name);
+    }
+    return names;
+}
+
+TEST_F(steps_fixture, preflight_reports_every_problem_in_one_run)
+{
+    from.apps["my-app"].last_deployment->status = "error";
+    from.apps["my-app"].addons.push_back({"ad-2", "influxdb", "small", "1.8", ""});
+    from.apps["my-app"].formation[0].amount = 11;
+    to_region.addons = std::vector<config::addon_offer>{{.provider = "postgresql", .plans = {}, .versions = {"16"}}};
+    fronts.servers = 0;
     const auto m = create();
-    e.run(m.id, step_kind::preflight);
-    e.run(m.id, step_kind::prepare);
+    const auto r = e.run(m.id, step_kind::preflight);
+    EXPECT_EQ(r.after.status, migration_status::preflight_error);
+    std::vector<std::string> failed;
+    std::string logs;
+    for (const auto& ss : s.list_sub_steps(s.list_steps(m.id).back().id)) {
+        if (ss.status == step_status::error) {
+            failed.push_back(ss.name);
+            logs += ss.logs + "\n";
+        }
+    }
+    EXPECT_EQ(failed, (std::vector<std::string>{"Check deployment", "Check addon versions",
+                                                "Check addons compatibility", "Check app state"}));
+    EXPECT_NE(logs.find("postgresql 15"), std::string::npos) << logs;
+    EXPECT_NE(logs.find("influxdb (plan small)"), std::string::npos) << logs;
+    EXPECT_NE(logs.find("11 web containers (at most 10 per type)"), std::string::npos) << logs;
+    EXPECT_NE(logs.find("no front servers"), std::string::npos) << logs;
+}
+
+struct flow_fixture : steps_fixture {
+    migration prepared()
+    {
+        from.apps["my-app"].addons.push_back({"ad-2", "redis", "starter", "7", "redis://10.0.0.6:6379"});
+        auto m = create();
+        EXPECT_EQ(e.run(m.id, step_kind::preflight).after.status, migration_status::preflight_success) << last_logs(m);
+        EXPECT_EQ(e.run(m.id, step_kind::prepare).after.status, migration_status::prepared) << last_logs(m);
+        return m;
+    }
+};
+
+TEST_F(flow_fixture, data_stops_the_source_once_and_copies_each_database)
+{
+    const auto m = prepared();
     const auto r = e.run(m.id, step_kind::data);
-    EXPECT_EQ(r.after.status, migration_status::error);
-    EXPECT_NE(last_logs(m).find("not built yet"), std::string::npos);
+    ASSERT_EQ(r.after.status, migration_status::data_migrated) << last_logs(m);
+    EXPECT_EQ(sub_step_names(s, m), (std::vector<std::string>{"Stop your old app",
+                                                              "Create addons on the 'osc-secnum-fr1' region",
+                                                              "Import addons data"}));
+    EXPECT_FALSE(from.apps["my-app"].running);
+    EXPECT_EQ(r.after.source_formation_snapshot,
+              R"([{"name":"web","amount":2,"size":"M"},{"name":"worker","amount":1,"size":"S"}])");
+    EXPECT_EQ(r.after.source_stopped_by_migration, true);
+    const auto& added = to.apps["my-app"].addons;
+    ASSERT_EQ(added.size(), 2U) << "every addon provisioned, the redis one without data";
+    const auto pg = to.find_addon("my-app", "ad-1");
+    ASSERT_TRUE(pg);
+    EXPECT_EQ(to.data[pg->id], "orders: 3 rows");
+    EXPECT_EQ(from.backup_creates, 1) << "only the database is backed up";
+    EXPECT_EQ(std::count(events.begin(), events.end(), "stop osc-fr1/my-app"), 1);
+    EXPECT_LT(std::find(events.begin(), events.end(), "stop osc-fr1/my-app") - events.begin(),
+              std::find(events.begin(), events.end(), "backup ad-1") - events.begin())
+        << "the backup is taken of a stopped app";
+}
+
+TEST_F(flow_fixture, a_failed_restore_is_retried_from_the_same_backup)
+{
+    const auto m = prepared();
+    to.fail_restores = 1;
+    const auto failed = e.run(m.id, step_kind::data);
+    EXPECT_EQ(failed.after.status, migration_status::error);
+    EXPECT_EQ(failed.after.failed_step, step_kind::data);
+    EXPECT_NE(last_logs(m).find("postgresql (ad-1): pg_restore: could not connect"), std::string::npos)
+        << last_logs(m);
+    const auto retried = e.run(m.id, step_kind::data);
+    ASSERT_EQ(retried.after.status, migration_status::data_migrated) << last_logs(m);
+    EXPECT_EQ(from.backup_creates, 1) << "the backup is set once";
+    EXPECT_EQ(to.addon_creates, 2) << "nothing provisioned twice";
+    EXPECT_EQ(to.data[to.find_addon("my-app", "ad-1")->id], "orders: 3 rows");
+    EXPECT_EQ(retried.after.source_formation_snapshot, failed.after.source_formation_snapshot)
+        << "the stopped source's zeros never replace the recorded formation";
+}
+
+TEST_F(flow_fixture, finalize_starts_the_new_app_and_installs_the_redirects)
+{
+    const auto m = prepared();
+    e.run(m.id, step_kind::data);
+    const auto r = e.run(m.id, step_kind::finalize);
+    ASSERT_EQ(r.after.status, migration_status::done) << last_logs(m);
+    EXPECT_EQ(sub_step_names(s, m),
+              (std::vector<std::string>{"Start the new app", "Enable integrations", "Redirect traffic"}))
+        << "the source was stopped by data";
+    const app& n = to.apps["my-app"];
+    EXPECT_EQ(n.formation, source_app().formation);
+    EXPECT_TRUE(n.running);
+    EXPECT_FALSE(from.apps["my-app"].running);
+    EXPECT_TRUE(n.notifiers.at(0).active);
+    EXPECT_FALSE(n.autoscalers.at(0).disabled);
+    EXPECT_TRUE(n.scm->auto_deploy);
+    EXPECT_FALSE(from.apps["my-app"].scm->auto_deploy) << "a push deploys the new app only";
+
+    const auto expires = std::chrono::sys_days{std::chrono::year{2026} / 12 / 21};
+    ASSERT_EQ(fronts.rules.size(), 3U);
+    const auto& def = fronts.rules.at("my-app.osc-fr1.scalingo.io");
+    EXPECT_EQ(def.mode, "redirect");
+    EXPECT_EQ(def.target, "my-app.osc-secnum-fr1.scalingo.io");
+    EXPECT_FALSE(def.upstream);
+    EXPECT_EQ(def.expires_at, expires);
+    for (const auto* host : {"my-app.example.com", "www.example.com"}) {
+        const auto& rule = fronts.rules.at(host);
+        EXPECT_EQ(rule.mode, "proxy");
+        EXPECT_TRUE(rule.preserve_host);
+        EXPECT_EQ(rule.target, "my-app.osc-secnum-fr1.scalingo.io");
+        EXPECT_EQ(rule.upstream, "127.0.0.1:9443");
+        EXPECT_EQ(rule.expires_at, expires);
+        EXPECT_EQ(rule.app, "my-app");
+        EXPECT_EQ(rule.migration, m.id);
+    }
+    ASSERT_TRUE(r.after.redirect_expires_at);
+    EXPECT_EQ(*r.after.redirect_expires_at, expires);
+
+    const auto refused = e.run(m.id, step_kind::abort);
+    EXPECT_EQ(refused.outcome, run_outcome::refuse);
+    EXPECT_NE(refused.reason.find("done"), std::string::npos) << refused.reason;
+}
+
+TEST_F(flow_fixture, finalize_without_data_stops_the_source_first)
+{
+    const auto m = prepared();
+    const auto r = e.run(m.id, step_kind::finalize);
+    ASSERT_EQ(r.after.status, migration_status::done) << last_logs(m);
+    EXPECT_EQ(sub_step_names(s, m).front(), "Stop your old app");
+    const auto stop = std::find(events.begin(), events.end(), "stop osc-fr1/my-app");
+    const auto start = std::find(events.begin(), events.end(), "start osc-secnum-fr1/my-app");
+    ASSERT_NE(stop, events.end());
+    EXPECT_LT(stop, start) << "never both apps running";
+    EXPECT_TRUE(to.apps["my-app"].addons.empty()) << "the owner moves the data";
+}
+
+TEST_F(flow_fixture, abort_after_data_deletes_addons_restarts_the_source_and_unfreezes_last)
+{
+    const auto m = prepared();
+    e.run(m.id, step_kind::data);
+    events.clear();
+    const auto r = e.run(m.id, step_kind::abort);
+    ASSERT_EQ(r.after.status, migration_status::aborted) << last_logs(m);
+    EXPECT_EQ(sub_step_names(s, m), (std::vector<std::string>{"Abort: Start the old app", "Abort: Delete addons",
+                                                              "Abort: Delete new app", "Restore app status"}));
+    const app& src = from.apps["my-app"];
+    EXPECT_EQ(src.formation, source_app().formation);
+    EXPECT_TRUE(src.running);
+    EXPECT_FALSE(src.frozen);
+    EXPECT_FALSE(to.apps.count("my-app"));
+    EXPECT_TRUE(to.data.empty()) << "the copied data is gone with its addon";
+}
+
+TEST_F(flow_fixture, abort_of_a_failed_finalize_stops_the_new_app_before_the_old_one_starts)
+{
+    const auto m = prepared();
+    e.run(m.id, step_kind::data);
+    // Fail the second install only: the first rule is then on the front servers.
+    int installs = 0;
+    struct failing_second final : front_servers {
+        memory_fronts& inner;
+        int& count;
+        failing_second(memory_fronts& f, int& c) : inner{f}, count{c} {}
+        std::size_t size() const override { return 1; }
+        void install(const redirect_rule& r) override
+        {
+            if (++count == 2) {
+                throw front_error{"front 127.0.0.1:9180 answered 503"};
+            }
+            inner.install(r);
+        }
+        void remove(std::string_view h, std::string_view mig) override { inner.remove(h, mig); }
+    } flaky{fronts, installs};
+    engine flaky_engine{s,
+                        make_plan(flow_platforms{.source = from,
+                                                 .destination = to,
+                                                 .source_region = from_region,
+                                                 .destination_region = to_region,
+                                                 .fronts = flaky,
+                                                 .now = [] { return std::chrono::sys_days{std::chrono::year{2026} / 11 / 21}; },
+                                                 .window = std::chrono::hours{24 * 7}},
+                                  s),
+                        engine::options{.runner_folder = runner_folder(db)}};
+    const auto failed = flaky_engine.run(m.id, step_kind::finalize);
+    ASSERT_EQ(failed.after.status, migration_status::error);
+    EXPECT_NE(last_logs(m).find("answered 503"), std::string::npos);
+    ASSERT_EQ(fronts.rules.size(), 1U);
+    events.clear();
+    const auto r = flaky_engine.run(m.id, step_kind::abort);
+    ASSERT_EQ(r.after.status, migration_status::aborted) << last_logs(m);
+    EXPECT_EQ(sub_step_names(s, m),
+              (std::vector<std::string>{"Abort: Stop the new app", "Abort: Start the old app",
+                                        "Abort: Remove traffic redirection", "Abort: Enable auto-deploy of the old app",
+                                        "Abort: Delete addons", "Abort: Delete new app", "Restore app status"}));
+    const std::vector<std::string> first_three(events.begin(), events.begin() + 3);
+    EXPECT_EQ(first_three, (std::vector<std::string>{"stop osc-secnum-fr1/my-app", "start osc-fr1/my-app",
+                                                    "remove my-app.osc-fr1.scalingo.io"}));
+    EXPECT_TRUE(fronts.rules.empty());
+    EXPECT_TRUE(from.apps["my-app"].scm->auto_deploy);
+    EXPECT_FALSE(from.apps["my-app"].frozen);
+}
+
+TEST_F(flow_fixture, a_source_that_was_not_running_is_neither_stopped_nor_started_by_the_migration)
+{
+    for (auto& f : from.apps["my-app"].formation) {
+        f.amount = 0;
+    }
+    from.apps["my-app"].running = false;
+    const auto m = prepared();
+    ASSERT_EQ(e.run(m.id, step_kind::data).after.source_stopped_by_migration, false);
+    events.clear();
+    ASSERT_EQ(e.run(m.id, step_kind::abort).after.status, migration_status::aborted);
+    EXPECT_EQ(std::count_if(events.begin(), events.end(), [](const std::string& ev) { return ev.starts_with("start"); }),
+              0);
+}
+
+// A failure at every ledger point of data and finalize (the hook throws once there), then
+// the step run again: the same end state, nothing made twice. The process-kill version of
+// this runs against the local driver (flow_crash_process_test).
+TEST_F(flow_fixture, a_step_interrupted_at_any_ledger_point_resumes_to_the_same_result)
+{
+    for (int point = 1;; ++point) {
+        SCOPED_TRACE("ledger point " + std::to_string(point));
+        events.clear();
+        from.apps["my-app"] = source_app();
+        from.backups.clear();
+        from.backup_creates = 0;
+        to.apps.clear();
+        to.data.clear();
+        to.addon_creates = 0;
+        to.creates = 0;
+        fronts.rules.clear();
+        const auto m = prepared();
+        int seen = 0;
+        bool interrupted = false;
+        engine interrupting{s, make_plan(flow_platforms{.source = from,
+                                                        .destination = to,
+                                                        .source_region = from_region,
+                                                        .destination_region = to_region,
+                                                        .fronts = fronts,
+                                                        .now = [] { return std::chrono::sys_days{std::chrono::year{2026} / 11 / 21}; },
+                                                        .window = std::chrono::hours{24 * 7}},
+                                         s),
+                            engine::options{.runner_folder = runner_folder(db), .ledger_hook = [&](std::string_view) {
+                                                if (++seen == point) {
+                                                    interrupted = true;
+                                                    throw std::runtime_error{"interrupted"};
+                                                }
+                                            }}};
+        for (const auto step : {step_kind::data, step_kind::finalize}) {
+            auto r = interrupting.run(m.id, step);
+            if (r.failed) {
+                r = e.run(m.id, step);   // the retry, without the hook
+            }
+            ASSERT_FALSE(r.failed) << last_logs(m);
+        }
+        EXPECT_EQ(s.get_migration(m.id)->status, migration_status::done);
+        EXPECT_EQ(to.addon_creates, 2);
+        EXPECT_EQ(from.backup_creates, 1);
+        EXPECT_EQ(to.creates, 1);
+        EXPECT_TRUE(to.apps["my-app"].running);
+        EXPECT_FALSE(from.apps["my-app"].running);
+        EXPECT_EQ(fronts.rules.size(), 3U);
+        EXPECT_EQ(to.data[to.find_addon("my-app", "ad-1")->id], "orders: 3 rows");
+        // A new migration of the same app needs the old one finished: reset for the next point.
+        s.database_for_test().exec("DELETE FROM ledger");
+        s.database_for_test().exec("DELETE FROM sub_steps");
+        s.database_for_test().exec("DELETE FROM steps");
+        s.database_for_test().exec("DELETE FROM migrations");
+        if (!interrupted) {
+            EXPECT_GT(point, 10) << "the steps have ledger points to interrupt";
+            break;
+        }
+    }
+}
+
+// An abort after a step was interrupted at any ledger point (including between a
+// creation and its `created` record) leaves the source as it was and nothing behind.
+TEST_F(flow_fixture, abort_after_an_interruption_at_any_ledger_point_restores_the_source)
+{
+    for (int point = 1;; ++point) {
+        SCOPED_TRACE("ledger point " + std::to_string(point));
+        from.apps["my-app"] = source_app();
+        from.apps["my-app"].addons.push_back({"ad-2", "redis", "starter", "7", "redis://10.0.0.6:6379"});
+        to.apps.clear();
+        to.data.clear();
+        fronts.rules.clear();
+        auto m = create();
+        e.run(m.id, step_kind::preflight);
+        int seen = 0;
+        bool interrupted = false;
+        engine interrupting{s, make_plan(flow_platforms{.source = from,
+                                                        .destination = to,
+                                                        .source_region = from_region,
+                                                        .destination_region = to_region,
+                                                        .fronts = fronts,
+                                                        .now = [] { return std::chrono::sys_days{std::chrono::year{2026} / 11 / 21}; },
+                                                        .window = std::chrono::hours{24 * 7}},
+                                         s),
+                            engine::options{.runner_folder = runner_folder(db), .ledger_hook = [&](std::string_view) {
+                                                if (++seen == point) {
+                                                    interrupted = true;
+                                                    throw std::runtime_error{"interrupted"};
+                                                }
+                                            }}};
+        for (const auto step : {step_kind::prepare, step_kind::data, step_kind::finalize}) {
+            if (interrupting.run(m.id, step).failed) {
+                break;
+            }
+        }
+        if (!interrupted) {
+            EXPECT_GT(point, 10);
+            break;
+        }
+        const auto r = e.run(m.id, step_kind::abort);
+        ASSERT_EQ(r.after.status, migration_status::aborted) << last_logs(m);
+        app expected = source_app();
+        expected.addons.push_back({"ad-2", "redis", "starter", "7", "redis://10.0.0.6:6379"});
+        EXPECT_EQ(from.apps["my-app"].formation, expected.formation);
+        EXPECT_TRUE(from.apps["my-app"].running);
+        EXPECT_FALSE(from.apps["my-app"].frozen);
+        EXPECT_EQ(from.apps["my-app"].scm, expected.scm);
+        EXPECT_FALSE(to.apps.count("my-app"));
+        EXPECT_TRUE(fronts.rules.empty());
+    }
 }
 
 TEST(embeds_addon, finds_urls_hosts_and_passwords_not_short_coincidences)
