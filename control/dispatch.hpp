@@ -13,7 +13,7 @@ int run_command(const command& cmd);
 // exit_error, never a code that a script could read as "done" or "not ready".
 int run_rules(const rules_command& cmd);          // control/rules_commands.hpp
 int run_dns(const dns_command& cmd);              // issue 6: DNS advisor
-int run_platform(const platform_command& cmd);    // issue 7: local platform driver
-int run_migration(const migration_command& cmd);  // issue 7: migration flow engine
+int run_platform(const platform_command& cmd);    // control/migration_commands.hpp (platform import)
+int run_migration(const migration_command& cmd);  // control/migration_commands.hpp
 
 } // namespace stork::control

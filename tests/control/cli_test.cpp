@@ -626,17 +626,18 @@ TEST(cli_process, version_prints_version_and_commit)
 // Until the issue that brings a family lands, its commands say so and fail with 2 (never
 // 0 or 1, which a script would read as "done" or "not ready"). The rules family is built
 // (tests/control/rules_commands_test.cpp), and so is dns (tests/dnscheck/advisor_test.cpp).
-TEST(cli_process, commands_not_yet_built_say_so_and_exit_2)
+// The platform and migration commands are built (control/migration_commands): without a
+// control configuration they stop before touching anything, naming the file, with 2.
+TEST(cli_process, migration_commands_without_a_control_configuration_exit_2)
 {
     const std::vector<std::vector<std::string>> lines = {
-        {"platform", "import", "inventory.yaml"},
-        {"--region", "osc-fr1", "--app", "my-app", "migrations"},
+        {"--config", "/nonexistent/control.yaml", "platform", "import", "inventory.yaml"},
+        {"--config", "/nonexistent/control.yaml", "--region", "osc-fr1", "--app", "my-app", "migrations"},
     };
     for (const auto& line : lines) {
         const auto r = run_stork(line);
-        const std::string name = line[0] == "--region" ? "migrations" : line[0] + " " + line[1];
-        EXPECT_EQ(r.status.code, 2) << name;
-        EXPECT_EQ(r.err, "stork: '" + name + "' is not available in this build yet\n");
+        EXPECT_EQ(r.status.code, 2) << line[2];
+        EXPECT_TRUE(r.err.starts_with("stork: /nonexistent/control.yaml")) << r.err;
         EXPECT_EQ(r.out, "");
     }
 }
