@@ -806,6 +806,7 @@ int follow(const migration_follow_command& cmd, const migration_io& io)
     }
     std::map<std::string, step_status> shown;   // sub-step id -> the status printed
     const auto folder = migrate::runner_folder(c->config.state);
+    int unattended = 0;   // polls in a row that found nobody running the migration
     for (;;) {
         m = c->store->get_migration(cmd.id);
         if (!cmd.json) {
@@ -826,13 +827,16 @@ int follow(const migration_follow_command& cmd, const migration_io& io)
             break;
         }
         // Nobody runs it: a runner that died (the status stays behind), or a create that
-        // stopped before its preflight. Waiting would be forever; say how to resume.
-        if (!migrate::runner_lock::held_by_another(folder, m->id)) {
-            // The runner may have finished between the two reads: look once more.
-            const auto again = c->store->get_migration(cmd.id);
-            if (again && again->version != m->version) {
-                continue;
-            }
+        // stopped before its preflight. Waiting would be forever; say how to resume. Only
+        // after two polls in a row with the migration unchanged, so that a runner that has
+        // just finished (between our two reads) or a create about to start its preflight
+        // is not taken for a dead one.
+        if (migrate::runner_lock::held_by_another(folder, m->id)) {
+            unattended = 0;
+        } else if (const auto again = c->store->get_migration(cmd.id); again && again->version != m->version) {
+            unattended = 0;
+            continue;
+        } else if (++unattended >= 2) {
             if (cmd.json) {
                 auto o = migration_json(cmd.scope, *m, *c->store);
                 o["outcome"] = "interrupted";

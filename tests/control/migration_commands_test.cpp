@@ -380,6 +380,39 @@ TEST_F(commands, a_failed_step_lists_its_failures_then_retry_and_abort)
     EXPECT_EQ(status_of(id), migration_status::prepared);
 }
 
+TEST_F(commands, data_then_finalize_does_not_announce_stopping_the_old_app_twice)
+{
+    const auto id = create_ok();
+    ASSERT_EQ(run(migration_run_command{.scope = scope(), .step = migration_step::prepare, .id = id}), 0);
+    interactive = true;
+    ASSERT_EQ(run(migration_run_command{.scope = scope(), .step = migration_step::data, .id = id}, "y\n"), 0)
+        << out.str() << err.str();
+    EXPECT_EQ(out.str().rfind("The following operations will be achieved:\n"
+                              " - Stop your old app\n"
+                              " - Create addons on the 'osc-secnum-fr1' region\n"
+                              " - Import addons data\n"
+                              "Continue? [y/N] ",
+                              0),
+              0u)
+        << out.str();
+    EXPECT_NE(out.str().find("\nData has been migrated to the 'osc-secnum-fr1' region\n"
+                             "You can finalize the migration with:\n" +
+                             prefix() + " migration-run --finalize " + id + "\n"),
+              std::string::npos)
+        << out.str();
+    EXPECT_EQ(status_of(id), migration_status::data_migrated);
+
+    // The old app is stopped already (§1.8: omitted when data-migrated).
+    ASSERT_EQ(run(migration_run_command{.scope = scope(), .step = migration_step::finalize, .id = id}, "y\n"), 0)
+        << out.str() << err.str();
+    EXPECT_EQ(out.str().rfind("The following operations will be achieved:\n"
+                              " - Start the new app\n",
+                              0),
+              0u)
+        << out.str();
+    EXPECT_EQ(status_of(id), migration_status::done);
+}
+
 TEST_F(commands, finalize_prints_the_new_address_and_the_dns_changes_of_the_custom_domains)
 {
     const auto id = create_ok();
