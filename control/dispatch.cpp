@@ -66,6 +66,7 @@ int run_with_real_io(const std::function<int(const migration_io&)>& run)
                           // not a terminal) runs as with --yes, like Scalingo's CLI.
                           .interactive = ::isatty(STDIN_FILENO) == 1,
                           .colour = colour_on_stdout(env),
+                          .live = ::isatty(STDOUT_FILENO) == 1 && env("TERM") != "dumb",
                           .env = env,
                           .now = [] { return std::chrono::system_clock::now(); },
                           .open_regions = open_real_regions,

@@ -375,10 +375,20 @@ public:
                       .ledger_hook = {},
                       .on_sub_step =
                           [&io, live_lines](const migrate::step&, const migrate::sub_step& s) {
-                              if (live_lines) {
-                                  print_sub_step(io.out, io.colour, s);
-                                  io.out.flush();
+                              if (!live_lines) {
+                                  return;
                               }
+                              if (s.status == step_status::running) {
+                                  if (io.live) {
+                                      io.out << "  " << s.name << "..." << std::flush;
+                                  }
+                                  return;
+                              }
+                              if (io.live) {
+                                  io.out << "\r\033[K";   // back to the start of the line, erase it
+                              }
+                              print_sub_step(io.out, io.colour, s);
+                              io.out.flush();
                           }}}
     {
     }

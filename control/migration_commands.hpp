@@ -60,6 +60,9 @@ struct migration_io {
     std::istream& in;                       // the confirmation answers
     bool interactive = false;               // stdin is a terminal: ask before running a step
     bool colour = false;                    // stdout is a terminal and NO_COLOR is unset
+    // stdout is a terminal: the sub-step running now is shown ("<name>...") and replaced
+    // by its ✔ / ✘ line when it ends, so a long one (a database dump) is not silence.
+    bool live = false;
     env_lookup env = process_environment(); // STORK_CONFIG
     std::function<std::chrono::system_clock::time_point()> now = [] { return std::chrono::system_clock::now(); };
     regions_opener open_regions{};

@@ -144,6 +144,8 @@ struct commands : ::testing::Test {
     std::ostringstream err;
     std::istringstream in;
     bool interactive = false;
+    bool colour = false;
+    bool live = false;
     std::function<void(std::chrono::milliseconds)> sleep;
     std::vector<dns_changes_request> dns_requests;
 
@@ -166,7 +168,8 @@ struct commands : ::testing::Test {
             .err = err,
             .in = in,
             .interactive = interactive,
-            .colour = false,
+            .colour = colour,
+            .live = live,
             .env = [](std::string_view) { return std::optional<std::string>{}; },
             .now = [] { return fixed_now; },
             .open_regions =
@@ -226,6 +229,18 @@ TEST_F(commands, create_runs_the_preflight_and_prints_the_next_commands)
     EXPECT_EQ(err.str(), "");
     EXPECT_EQ(s.get_migration(id)->status, migration_status::preflight_success);
     EXPECT_TRUE(std::filesystem::exists(db)) << "the state folder is created";
+}
+
+TEST_F(commands, on_a_terminal_the_running_sub_step_shows_until_it_ends_and_marks_are_coloured)
+{
+    colour = true;
+    live = true;
+    ASSERT_EQ(run(migration_create_command{.scope = scope(), .to = "osc-secnum-fr1"}), 0) << err.str();
+    EXPECT_NE(out.str().find("Status: created\n\n"
+                             "  Check destination region...\r\033[K\033[32m✔\033[0m Check destination region Done!\n"
+                             "  Check deployment...\r\033[K"),
+              std::string::npos)
+        << out.str();
 }
 
 TEST_F(commands, a_failed_preflight_is_final_and_suggests_a_new_migration_not_an_abort)
