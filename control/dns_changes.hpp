@@ -3,6 +3,7 @@
 #include "config/dns_config.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -17,9 +18,11 @@ struct dns_change {
     std::string domain{};                 // "my-app.example.com"
     std::string record{};                 // what to edit: "CNAME", or "ALIAS/ANAME or A" at a zone apex
     std::string change_to{};              // "my-app.osc-secnum-fr1.scalingo.io" (or addresses for A)
+    std::string current{};                // what it points to now: the CNAME's target, or the
+                                          // addresses ("192.0.2.2, 192.0.2.3"); "" when unknown
     std::string verdict{};                // the advisor's: "ready", "pending", ...
     std::optional<std::uint32_t> ttl{};   // the record's TTL now, when known
-    std::vector<std::string> advice{};    // the advisor's advice lines, in order
+    std::vector<std::string> advice{};    // the advisor's advice lines, in order (unresolvable: the reason first)
 };
 
 struct dns_changes_request {
@@ -42,7 +45,10 @@ std::vector<dns_change> advise_dns_changes(const dns_changes_request& request);
 //          - CNAME record of my-app.example.com should be changed to my-app.osc-secnum-fr1.scalingo.io
 //            (now: my-app.osc-fr1.scalingo.io, TTL 3600 s; pending)
 //            Lower the TTL of ... first ...
-// A domain already on the new target says so instead of asking for a change.
+// A domain already on the new target says so instead of asking for a change ("- D already
+// points to the new region (T)"); when every domain does, the heading says no change is
+// needed. Every domain gets exactly one "- " line (migration-flow.md §1.9); an empty list
+// prints nothing.
 void print_dns_changes(std::ostream& out, const std::vector<dns_change>& changes);
 
 } // namespace stork::control

@@ -1,5 +1,6 @@
 #include "control/rule_json.hpp"
 
+#include "config/endpoint.hpp"
 #include "config/printable.hpp"
 #include "config/timestamp.hpp"
 
@@ -63,6 +64,28 @@ json::object rule_body(const rules_add_command& cmd, std::chrono::sys_seconds no
     return body;
 }
 
+json::object rule_body(const migrate::redirect_rule& rule)
+{
+    json::object body;
+    body["host"] = rule.host;
+    body["target"] = rule.target;
+    body["mode"] = rule.mode;
+    if (rule.mode != "redirect") {
+        bool tls = true;
+        if (rule.upstream) {
+            body["upstream"] = *rule.upstream;
+            const auto upstream = config::parse_endpoint(*rule.upstream, {});
+            tls = !(upstream && upstream->port == 80);
+        }
+        body["upstream_tls"] = tls;
+    }
+    body["preserve_host"] = rule.preserve_host;
+    body["expires_at"] = config::format_rfc3339(rule.expires_at);
+    body["app"] = rule.app;
+    body["migration"] = rule.migration;
+    return body;
+}
+
 config::parsed<rule_row> rule_row_from_json(const json::value& rule)
 {
     if (!rule.is_object()) {
@@ -82,6 +105,7 @@ config::parsed<rule_row> rule_row_from_json(const json::value& rule)
     row.target = *std::move(target);
     row.mode = string_at(object, "mode").value_or("");
     row.app = string_at(object, "app").value_or("");
+    row.migration = string_at(object, "migration").value_or("");
     if (auto expires = string_at(object, "expires_at")) {
         if (auto t = config::parse_rfc3339(*expires)) {
             row.expires_at = *t;

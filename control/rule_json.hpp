@@ -2,6 +2,7 @@
 
 #include "config/parsed.hpp"
 #include "control/cli.hpp"
+#include "migrate/redirects.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
@@ -20,6 +21,14 @@ namespace stork::control {
 // rounded up to the second: the rule lives at least as long as asked.
 boost::json::object rule_body(const rules_add_command& cmd, std::chrono::sys_seconds now);
 
+// The body of finalize's PUT on every front server (front_fleet.hpp): every field is
+// written out, so that the rule means the same on each server whatever its defaults.
+// Mode "redirect" sends no upstream and no upstream_tls: a redirect connects nowhere.
+// upstream_tls stays true (design.md §2's default: the new region's routers are reached
+// over TLS on 443) unless the upstream's port is 80, the one port where TLS would be a
+// mistake; an upstream that does not parse is sent as it is, for storkd to refuse.
+boost::json::object rule_body(const migrate::redirect_rule& rule);
+
 // What `rules list` shows of one rule. The answer is the server's and may come from a
 // newer or older storkd: host and target are required (without them the answer is not
 // a rule), the rest is shown as found.
@@ -28,6 +37,7 @@ struct rule_row {
     std::string target{};
     std::string mode{};  // empty when absent
     std::string app{};   // empty when absent
+    std::string migration{};  // empty when absent: which migration installed the rule
     std::optional<std::chrono::sys_seconds> expires_at{};
     std::string expires_text{};  // the field as received, when it is not an RFC 3339 time
     std::optional<bool> expired{};  // the server's verdict; it enforces expiry by its clock

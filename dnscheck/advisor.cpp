@@ -583,4 +583,19 @@ asio::awaitable<std::vector<report>> advisor::check_all(std::vector<check_reques
     co_return out;
 }
 
+advisor_options advisor_options_from(const config::dns_config& dns)
+{
+    advisor_options o;
+    // "system" beside explicit entries: the explicit ones, as the data plane does
+    // (dataplane_settings::from); resolv.conf only when there is nothing else.
+    for (const auto& r : dns.resolvers) {
+        o.resolvers.push_back(r.to_string());
+    }
+    // Two tries of 2 s (c-ares doubles the second): a silent server costs a check 6 s,
+    // not the 5 s x 4 tries of the system defaults.
+    o.timeout = std::chrono::milliseconds{2000};
+    o.tries = 2;
+    return o;
+}
+
 } // namespace stork::dnscheck

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "config/dns_config.hpp"
 #include "dnscheck/channel.hpp"
 #include "dnscheck/report.hpp"
 
@@ -38,6 +39,12 @@ struct advisor_options {
     // UDP receive buffers and then wait a whole timeout for the retry.
     std::size_t max_outstanding = 128;
 };
+
+// The options from a `dns` section (storkd.yaml, control.yaml): the explicit resolvers
+// when there are any (as the data plane uses them), else /etc/resolv.conf; short
+// timeouts, so that a report over many hosts stays interactive. One place for storkd's
+// DNS API and the CLI's finalize, so both ask the same servers the same way.
+advisor_options advisor_options_from(const config::dns_config& dns);
 
 // The DNS advisor (design.md §4): asks real servers and fills a report (report.hpp).
 //

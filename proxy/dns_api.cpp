@@ -267,21 +267,6 @@ json::object report_json(const std::vector<report_row>& rows, std::chrono::sys_s
     return json::object{{"checked_at", config::format_rfc3339(checked_at)}, {"hosts", std::move(hosts)}};
 }
 
-dnscheck::advisor_options advisor_options_from(const config::dns_config& dns)
-{
-    dnscheck::advisor_options o;
-    // "system" beside explicit entries: the explicit ones, as the data plane does
-    // (dataplane_settings::from); resolv.conf only when there is nothing else.
-    for (const auto& r : dns.resolvers) {
-        o.resolvers.push_back(r.to_string());
-    }
-    // Two tries of 2 s (c-ares doubles the second): a silent server costs a check 6 s,
-    // not the 5 s x 4 tries of the system defaults.
-    o.timeout = std::chrono::milliseconds{2000};
-    o.tries = 2;
-    return o;
-}
-
 // Holds one of a limited number of places (running checks, running reports) and gives it
 // back when destroyed. Passed by value into the coroutine, so the place is freed even if
 // the coroutine is destroyed before it runs.

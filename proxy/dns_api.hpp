@@ -85,10 +85,9 @@ boost::json::object report_json(const std::vector<report_row>& rows, std::chrono
 
 // ---- the endpoints ---------------------------------------------------------------------
 
-// The advisor's settings from storkd's dns section: explicit resolvers when there are
-// any (as the data plane uses them), else /etc/resolv.conf; short timeouts, so that a
-// report over every rule stays interactive.
-dnscheck::advisor_options advisor_options_from(const config::dns_config& dns);
+// The advisor's settings from storkd's dns section (dnscheck::advisor_options_from,
+// shared with the CLI).
+using dnscheck::advisor_options_from;
 
 class dns_api {
 public:

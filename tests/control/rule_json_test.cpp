@@ -79,6 +79,51 @@ TEST(rule_json, the_body_of_rules_add_holds_what_the_flags_say_and_nothing_else)
     }
 }
 
+// ---- the body of finalize's rules (front_fleet) --------------------------------------
+
+TEST(rule_json, the_body_of_a_migrations_rule_writes_every_field_out)
+{
+    const migrate::redirect_rule proxy{.host = "a.example.com",
+                                       .target = "a.new.example.net",
+                                       .mode = "proxy",
+                                       .upstream = std::nullopt,
+                                       .preserve_host = true,
+                                       .expires_at = sys_days{2026y / 12 / 20} + 10h,
+                                       .app = "a",
+                                       .migration = "m-1"};
+    const std::string tail = R"("preserve_host":true,"expires_at":"2026-12-20T10:00:00Z","app":"a","migration":"m-1"})";
+    struct rule_case {
+        std::string what;
+        migrate::redirect_rule rule;
+        std::string json;
+    };
+    auto with = [&](auto change) {
+        migrate::redirect_rule r = proxy;
+        change(r);
+        return r;
+    };
+    const std::vector<rule_case> cases = {
+        {"no upstream: the front resolves the target, over TLS", proxy,
+         R"({"host":"a.example.com","target":"a.new.example.net","mode":"proxy","upstream_tls":true,)" + tail},
+        {"an upstream on 443",
+         with([](auto& r) { r.upstream = "203.0.113.7:443"; }),
+         R"({"host":"a.example.com","target":"a.new.example.net","mode":"proxy","upstream":"203.0.113.7:443",)"
+         R"("upstream_tls":true,)" + tail},
+        {"an upstream on 80 is plain HTTP",
+         with([](auto& r) { r.upstream = "router.internal:80"; }),
+         R"({"host":"a.example.com","target":"a.new.example.net","mode":"proxy","upstream":"router.internal:80",)"
+         R"("upstream_tls":false,)" + tail},
+        {"a redirect connects nowhere",
+         with([](auto& r) { r.mode = "redirect"; r.upstream = "203.0.113.7:443"; r.preserve_host = false; }),
+         R"({"host":"a.example.com","target":"a.new.example.net","mode":"redirect","preserve_host":false,)"
+         R"("expires_at":"2026-12-20T10:00:00Z","app":"a","migration":"m-1"})"},
+    };
+    for (const rule_case& c : cases) {
+        SCOPED_TRACE(c.what);
+        EXPECT_EQ(json::serialize(rule_body(c.rule)), c.json);
+    }
+}
+
 // ---- paths and queries ---------------------------------------------------------------
 
 TEST(rule_json, paths_percent_encode_the_host_and_the_filters)
@@ -111,6 +156,10 @@ TEST(rule_json, a_rule_from_the_server_needs_host_and_target_the_rest_is_shown_a
                               .app = "my-app",
                               .expires_at = sys_days{2026y / 12 / 20} + 10h,
                               .expired = false}));
+
+    row = rule_row_from_json(json::parse(R"({"host":"a.example.com","target":"t","migration":"m-1"})"));
+    ASSERT_TRUE(row) << row.error();
+    EXPECT_EQ(row->migration, "m-1");
 
     row = rule_row_from_json(json::parse(R"({"host":"a.example.com","target":"t","expires_at":"soon","app":7})"));
     ASSERT_TRUE(row) << row.error();
