@@ -474,14 +474,23 @@ std::vector<sub_step_plan> finalize(const flow_platforms& p, const migration& m,
                        p.destination.put_notifiers(m.destination_app, a.notifiers);
                        p.destination.put_autoscalers(m.destination_app, a.autoscalers);
                        p.destination.put_scm(m.destination_app, a.scm);
-                       if (a.scm && a.scm->auto_deploy) {
-                           // A push must deploy the new app only (abort switches it back on).
-                           ctx.create_once("source-auto-deploy", m.source_app, {}, [p, m, scm = *a.scm] {
-                               auto off = scm;
-                               off.auto_deploy = false;
-                               p.source.put_scm(m.source_app, off);
-                               return m.source_app;
-                           });
+                       // A push must deploy the new app only (abort switches it back on). A
+                       // resumed run finds auto-deploy already off: the ledger row says it
+                       // was this migration that switched it.
+                       const bool begun = ctx.state().ledger_get(m.id, "source-auto-deploy", m.source_app).has_value();
+                       if (a.scm && (a.scm->auto_deploy || begun)) {
+                           ctx.create_once(
+                               "source-auto-deploy", m.source_app,
+                               [p, m]() -> std::optional<std::string> {
+                                   const auto now = require_app(p.source, m.source_app);
+                                   return now.scm && !now.scm->auto_deploy ? std::optional{m.source_app} : std::nullopt;
+                               },
+                               [p, m, scm = *a.scm] {
+                                   auto off = scm;
+                                   off.auto_deploy = false;
+                                   p.source.put_scm(m.source_app, off);
+                                   return m.source_app;
+                               });
                        }
                    }});
     out.push_back({"Redirect traffic", [p, m](step_context& ctx) {
