@@ -506,6 +506,15 @@ TEST_F(commands, abort_while_another_process_runs_a_step_requests_it)
                              prefix() + " migration-follow " + id + "\n");
     store s{db};
     EXPECT_TRUE(s.get_migration(id)->abort_requested);
+
+    // Asked again: already requested, nothing to do.
+    EXPECT_EQ(run(migration_abort_command{.scope = scope(), .id = id, .yes = true, .json = true}), 0) << err.str();
+    const auto o = boost::json::parse(out.str()).as_object();
+    EXPECT_EQ(o.at("outcome").as_string(), "no-op");
+    EXPECT_NE(o.at("reason").as_string(), "");
+    EXPECT_EQ(o.at("status").as_string(), "running");
+    EXPECT_EQ(o.at("current_step").as_string(), "prepare");
+    EXPECT_TRUE(o.at("abort_requested").as_bool());
 }
 
 TEST_F(commands, migrations_lists_this_apps_migrations_newest_first)
@@ -610,6 +619,8 @@ TEST_F(commands, follow_stops_at_once_on_a_migration_at_rest)
     EXPECT_EQ(run(migration_follow_command{.scope = scope(), .id = id}), 0);
     EXPECT_NE(out.str().find("\nStatus: preflight-success\nThe preflight checks were successful."), std::string::npos)
         << out.str();
+    EXPECT_EQ(run(migration_follow_command{.scope = scope(), .id = id, .json = true}), 0);
+    EXPECT_EQ(boost::json::parse(out.str()).as_object().at("status").as_string(), "preflight-success");
 }
 
 TEST_F(commands, json_prints_one_object_with_the_wire_fields)
