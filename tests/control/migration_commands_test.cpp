@@ -6,6 +6,7 @@
 #include "config/timestamp.hpp"
 #include "migrate/runner_lock.hpp"
 #include "migrate/store.hpp"
+#include "tests/migrate/memory_platform.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -20,88 +21,8 @@ namespace {
 
 using namespace migrate;
 
-// A region in memory (the pattern of tests/migrate/steps_test.cpp), keeping the platform
-// port's rules: find by name, tags, final values, deletes of what is gone succeed.
-class memory_platform final : public platform {
-public:
-    explicit memory_platform(std::string region) : region_{std::move(region)} {}
-
-    std::map<std::string, app> apps;
-
-    std::string region() const override { return region_; }
-    std::optional<app> find_app(std::string_view name) override
-    {
-        const auto it = apps.find(std::string{name});
-        return it == apps.end() ? std::nullopt : std::optional<app>{it->second};
-    }
-    app create_app(std::string_view name, std::string_view migration) override
-    {
-        if (auto it = apps.find(std::string{name}); it != apps.end()) {
-            if (it->second.migration != migration) {
-                throw platform_error{"the name is taken"};
-            }
-            return it->second;
-        }
-        app a;
-        a.id = region_ + "-" + std::string{name};
-        a.name = name;
-        a.region = region_;
-        a.migration = std::string{migration};
-        return apps[a.name] = a;
-    }
-    void delete_app(std::string_view name) override { apps.erase(std::string{name}); }
-    void set_frozen(std::string_view name, bool frozen) override { at(name).frozen = frozen; }
-    void put_settings(std::string_view a, const app_settings& s) override { at(a).settings = s; }
-    void put_deployment(std::string_view a, const deployment& d) override { at(a).last_deployment = d; }
-    void put_env(std::string_view a, const std::map<std::string, std::string>& e) override { at(a).env = e; }
-    void put_scm(std::string_view a, const std::optional<scm_link>& s) override { at(a).scm = s; }
-    void put_collaborators(std::string_view a, const std::vector<collaborator>& c) override { at(a).collaborators = c; }
-    void put_domains(std::string_view a, const std::vector<domain>& d) override { at(a).domains = d; }
-    void put_formation(std::string_view a, const std::vector<formation_type>& f) override { at(a).formation = f; }
-    void put_notifiers(std::string_view a, const std::vector<notifier>& n) override { at(a).notifiers = n; }
-    void put_alerts(std::string_view a, const std::vector<alert>& x) override { at(a).alerts = x; }
-    void put_autoscalers(std::string_view a, const std::vector<autoscaler>& x) override { at(a).autoscalers = x; }
-    void put_log_drains(std::string_view a, const std::vector<std::string>& u) override { at(a).log_drains = u; }
-    void scale(std::string_view a, const std::vector<formation_type>& f) override { at(a).formation = f; }
-    std::optional<addon> find_addon(std::string_view, std::string_view) override { return std::nullopt; }
-    addon provision_addon(std::string_view, const addon& like, std::string_view) override { return like; }
-    void delete_addon(std::string_view, std::string_view) override {}
-    bool has_backups(const addon& a) const override { return a.provider == "postgresql"; }
-    std::optional<backup> find_backup(std::string_view, std::string_view, std::string_view) override
-    {
-        return std::nullopt;
-    }
-    backup create_backup(std::string_view, std::string_view addon_id, std::string_view) override
-    {
-        return backup{.id = "bk-" + std::string{addon_id}, .addon_id = std::string{addon_id}};
-    }
-    void restore_backup(std::string_view, std::string_view, const backup&) override {}
-
-private:
-    app& at(std::string_view name)
-    {
-        const auto it = apps.find(std::string{name});
-        if (it == apps.end()) {
-            throw platform_error{"no app " + std::string{name}};
-        }
-        return it->second;
-    }
-    std::string region_;
-};
-
-class memory_fronts final : public front_servers {
-public:
-    std::map<std::string, redirect_rule> rules;
-
-    std::size_t size() const override { return 1; }
-    void install(const redirect_rule& r) override { rules[r.host] = r; }
-    void remove(std::string_view host, std::string_view migration) override
-    {
-        if (const auto it = rules.find(std::string{host}); it != rules.end() && it->second.migration == migration) {
-            rules.erase(it);
-        }
-    }
-};
+using migrate::test::memory_fronts;
+using migrate::test::memory_platform;
 
 app source_app()
 {

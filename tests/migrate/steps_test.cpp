@@ -1,6 +1,7 @@
 // Every step and the abort from each state, against two in-memory regions.
 #include "migrate/steps.hpp"
 
+#include "tests/migrate/memory_platform.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -10,159 +11,8 @@
 namespace stork::migrate {
 namespace {
 
-// A region in memory, keeping the platform port's rules (find by name, tags, final
-// values, deletes of what is gone succeed).
-class memory_platform final : public platform {
-public:
-    memory_platform(std::string region, std::vector<std::string>& log) : events{log}, region_{std::move(region)} {}
-
-    std::map<std::string, app> apps;
-    int creates = 0;
-
-    std::string region() const override { return region_; }
-    std::optional<app> find_app(std::string_view name) override
-    {
-        const auto it = apps.find(std::string{name});
-        return it == apps.end() ? std::nullopt : std::optional<app>{it->second};
-    }
-    app create_app(std::string_view name, std::string_view migration) override
-    {
-        if (auto it = apps.find(std::string{name}); it != apps.end()) {
-            if (it->second.migration != migration) {
-                throw platform_error{"the name is taken"};
-            }
-            return it->second;
-        }
-        ++creates;
-        app a;
-        a.id = region_ + "-" + std::string{name};
-        a.name = name;
-        a.region = region_;
-        a.migration = std::string{migration};
-        return apps[a.name] = a;
-    }
-    void delete_app(std::string_view name) override { apps.erase(std::string{name}); }
-    void set_frozen(std::string_view name, bool frozen) override { at(name).frozen = frozen; }
-    void put_settings(std::string_view a, const app_settings& s) override { at(a).settings = s; }
-    void put_deployment(std::string_view a, const deployment& d) override { at(a).last_deployment = d; }
-    void put_env(std::string_view a, const std::map<std::string, std::string>& e) override { at(a).env = e; }
-    void put_scm(std::string_view a, const std::optional<scm_link>& s) override { at(a).scm = s; }
-    void put_collaborators(std::string_view a, const std::vector<collaborator>& c) override { at(a).collaborators = c; }
-    void put_domains(std::string_view a, const std::vector<domain>& d) override { at(a).domains = d; }
-    void put_formation(std::string_view a, const std::vector<formation_type>& f) override { at(a).formation = f; }
-    void put_notifiers(std::string_view a, const std::vector<notifier>& n) override { at(a).notifiers = n; }
-    void put_alerts(std::string_view a, const std::vector<alert>& x) override { at(a).alerts = x; }
-    void put_autoscalers(std::string_view a, const std::vector<autoscaler>& x) override { at(a).autoscalers = x; }
-    void put_log_drains(std::string_view a, const std::vector<std::string>& u) override { at(a).log_drains = u; }
-    std::optional<addon> find_addon(std::string_view app_name, std::string_view source_addon_id) override
-    {
-        for (const auto& a : at(app_name).addons) {
-            if (made_for[a.id] == source_addon_id) {
-                return a;
-            }
-        }
-        return std::nullopt;
-    }
-    addon provision_addon(std::string_view app_name, const addon& like, std::string_view source_addon_id) override
-    {
-        if (auto found = find_addon(app_name, source_addon_id)) {
-            return *found;
-        }
-        if (fail_provisioning) {
-            throw platform_error{"plan unavailable"};
-        }
-        ++addon_creates;
-        addon a = like;
-        a.id = region_ + "-addon-" + std::to_string(addon_creates);
-        a.url = "memory://" + a.id;
-        made_for[a.id] = std::string{source_addon_id};
-        at(app_name).addons.push_back(a);
-        events.push_back("provision " + a.id);
-        return a;
-    }
-    void delete_addon(std::string_view app_name, std::string_view addon_id) override
-    {
-        auto& list = at(app_name).addons;
-        std::erase_if(list, [&](const addon& a) { return a.id == addon_id; });
-        data.erase(std::string{addon_id});
-        events.push_back("delete addon " + std::string{addon_id});
-    }
-    bool has_backups(const addon& a) const override { return a.provider == "postgresql"; }
-    std::optional<backup> find_backup(std::string_view, std::string_view addon_id, std::string_view migration) override
-    {
-        const auto it = backups.find(std::string{addon_id} + "/" + std::string{migration});
-        return it == backups.end() ? std::nullopt : std::optional<backup>{it->second};
-    }
-    backup create_backup(std::string_view, std::string_view addon_id, std::string_view migration) override
-    {
-        ++backup_creates;
-        backup b{.id = "bk-" + std::to_string(backup_creates),
-                 .addon_id = std::string{addon_id},
-                 .location = data[std::string{addon_id}]};   // the "dump": the data itself
-        backups[std::string{addon_id} + "/" + std::string{migration}] = b;
-        events.push_back("backup " + std::string{addon_id});
-        return b;
-    }
-    void restore_backup(std::string_view, std::string_view addon_id, const backup& from) override
-    {
-        if (fail_restores > 0) {
-            --fail_restores;
-            throw platform_error{"pg_restore: could not connect"};
-        }
-        data[std::string{addon_id}] = from.location;
-        events.push_back("restore " + std::string{addon_id});
-    }
-    void scale(std::string_view a, const std::vector<formation_type>& f) override
-    {
-        at(a).formation = f;
-        at(a).running = std::any_of(f.begin(), f.end(), [](const formation_type& t) { return t.amount > 0; });
-        events.push_back((at(a).running ? "start " : "stop ") + region_ + "/" + std::string{a});
-    }
-
-    std::map<std::string, std::string> made_for;   // addon id -> source addon id
-    std::map<std::string, std::string> data;       // addon id -> its content
-    std::map<std::string, backup> backups;         // "addon/migration"
-    std::vector<std::string>& events;              // shared by both regions, in order
-    int addon_creates = 0;
-    int backup_creates = 0;
-    int fail_restores = 0;
-    bool fail_provisioning = false;
-
-private:
-    app& at(std::string_view name)
-    {
-        const auto it = apps.find(std::string{name});
-        if (it == apps.end()) {
-            throw platform_error{"no app " + std::string{name}};
-        }
-        return it->second;
-    }
-    std::string region_;
-};
-
-// Front servers in memory: the rules by host.
-class memory_fronts final : public front_servers {
-public:
-    explicit memory_fronts(std::vector<std::string>& log) : events{log} {}
-
-    std::map<std::string, redirect_rule> rules;
-    std::size_t servers = 1;
-    std::vector<std::string>& events;
-
-    std::size_t size() const override { return servers; }
-    void install(const redirect_rule& r) override
-    {
-        rules[r.host] = r;
-        events.push_back("install " + r.host);
-    }
-    void remove(std::string_view host, std::string_view migration) override
-    {
-        if (const auto it = rules.find(std::string{host}); it != rules.end() && it->second.migration == migration) {
-            rules.erase(it);
-            events.push_back("remove " + std::string{host});
-        }
-    }
-};
+using test::memory_fronts;
+using test::memory_platform;
 
 app source_app()
 {
@@ -191,23 +41,29 @@ struct steps_fixture : ::testing::Test {
     std::filesystem::path db = dir.path() / "control.db";
     store s{db};
     std::vector<std::string> events;
-    memory_platform from{"osc-fr1", events};
-    memory_platform to{"osc-secnum-fr1", events};
+    memory_platform from{"osc-fr1", &events};
+    memory_platform to{"osc-secnum-fr1", &events};
     config::region_config from_region{.name = "osc-fr1", .domain = "osc-fr1.scalingo.io"};
     config::region_config to_region{.name = "osc-secnum-fr1",
                                     .domain = "osc-secnum-fr1.scalingo.io",
                                     .ingress = config::endpoint{.host = "127.0.0.1", .port = 9443, .is_ip = true}};
-    memory_fronts fronts{events};
-    engine e{s,
-             make_plan(flow_platforms{.source = from,
-                                      .destination = to,
-                                      .source_region = from_region,
-                                      .destination_region = to_region,
-                                      .fronts = fronts,
-                                      .now = [] { return std::chrono::sys_days{std::chrono::year{2026} / 11 / 21}; },
-                                      .window = std::chrono::hours{24 * 7}},
-                       s),
-             engine::options{.runner_folder = runner_folder(db)}};
+    memory_fronts fronts{&events};
+    engine e = engine_with(fronts);
+
+    // An engine on these regions, with other front servers or a ledger hook.
+    engine engine_with(front_servers& f, step_context::ledger_hook hook = {})
+    {
+        return engine{s,
+                      make_plan(flow_platforms{.source = from,
+                                               .destination = to,
+                                               .source_region = from_region,
+                                               .destination_region = to_region,
+                                               .fronts = f,
+                                               .now = [] { return std::chrono::sys_days{std::chrono::year{2026} / 11 / 21}; },
+                                               .window = std::chrono::hours{24 * 7}},
+                                s),
+                      engine::options{.runner_folder = runner_folder(db), .ledger_hook = std::move(hook)}};
+    }
 
     steps_fixture()
     {
@@ -513,16 +369,7 @@ TEST_F(flow_fixture, abort_of_a_failed_finalize_stops_the_new_app_before_the_old
         }
         void remove(std::string_view h, std::string_view mig) override { inner.remove(h, mig); }
     } flaky{fronts, installs};
-    engine flaky_engine{s,
-                        make_plan(flow_platforms{.source = from,
-                                                 .destination = to,
-                                                 .source_region = from_region,
-                                                 .destination_region = to_region,
-                                                 .fronts = flaky,
-                                                 .now = [] { return std::chrono::sys_days{std::chrono::year{2026} / 11 / 21}; },
-                                                 .window = std::chrono::hours{24 * 7}},
-                                  s),
-                        engine::options{.runner_folder = runner_folder(db)}};
+    engine flaky_engine = engine_with(flaky);
     const auto failed = flaky_engine.run(m.id, step_kind::finalize);
     ASSERT_EQ(failed.after.status, migration_status::error);
     EXPECT_NE(last_logs(m).find("answered 503"), std::string::npos);
@@ -575,20 +422,12 @@ TEST_F(flow_fixture, a_step_interrupted_at_any_ledger_point_resumes_to_the_same_
         const auto m = prepared();
         int seen = 0;
         bool interrupted = false;
-        engine interrupting{s, make_plan(flow_platforms{.source = from,
-                                                        .destination = to,
-                                                        .source_region = from_region,
-                                                        .destination_region = to_region,
-                                                        .fronts = fronts,
-                                                        .now = [] { return std::chrono::sys_days{std::chrono::year{2026} / 11 / 21}; },
-                                                        .window = std::chrono::hours{24 * 7}},
-                                         s),
-                            engine::options{.runner_folder = runner_folder(db), .ledger_hook = [&](std::string_view) {
-                                                if (++seen == point) {
-                                                    interrupted = true;
-                                                    throw std::runtime_error{"interrupted"};
-                                                }
-                                            }}};
+        engine interrupting = engine_with(fronts, [&](std::string_view) {
+            if (++seen == point) {
+                interrupted = true;
+                throw std::runtime_error{"interrupted"};
+            }
+        });
         for (const auto step : {step_kind::data, step_kind::finalize}) {
             auto r = interrupting.run(m.id, step);
             if (r.failed) {
@@ -631,20 +470,12 @@ TEST_F(flow_fixture, abort_after_an_interruption_at_any_ledger_point_restores_th
         e.run(m.id, step_kind::preflight);
         int seen = 0;
         bool interrupted = false;
-        engine interrupting{s, make_plan(flow_platforms{.source = from,
-                                                        .destination = to,
-                                                        .source_region = from_region,
-                                                        .destination_region = to_region,
-                                                        .fronts = fronts,
-                                                        .now = [] { return std::chrono::sys_days{std::chrono::year{2026} / 11 / 21}; },
-                                                        .window = std::chrono::hours{24 * 7}},
-                                         s),
-                            engine::options{.runner_folder = runner_folder(db), .ledger_hook = [&](std::string_view) {
-                                                if (++seen == point) {
-                                                    interrupted = true;
-                                                    throw std::runtime_error{"interrupted"};
-                                                }
-                                            }}};
+        engine interrupting = engine_with(fronts, [&](std::string_view) {
+            if (++seen == point) {
+                interrupted = true;
+                throw std::runtime_error{"interrupted"};
+            }
+        });
         for (const auto step : {step_kind::prepare, step_kind::data, step_kind::finalize}) {
             if (interrupting.run(m.id, step).failed) {
                 break;
