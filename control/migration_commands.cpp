@@ -411,6 +411,32 @@ const config::region_config* destination_of(context& c, const migration& m, cons
     return d;
 }
 
+// A migration of --region/--app with everything a step on it needs: the configuration,
+// the store, and the migration's destination region. nullopt after printing why.
+struct opened_migration {
+    context c{};
+    migration m{};
+    const config::region_config* destination = nullptr;
+};
+
+std::optional<opened_migration> open_migration(const migration_scope& scope, const std::string& id,
+                                               const migration_io& io)
+{
+    auto c = open_context(scope, io);
+    if (!c) {
+        return std::nullopt;
+    }
+    auto m = find_migration(*c, scope, id, io);
+    if (!m) {
+        return std::nullopt;
+    }
+    const auto* destination = destination_of(*c, *m, io);
+    if (destination == nullptr) {
+        return std::nullopt;
+    }
+    return opened_migration{std::move(*c), std::move(*m), destination};
+}
+
 // Whether a prompt may be shown: --json never prompts, so on a terminal it needs --yes
 // (a script that forgot --yes must not hang on, or be surprised by, a question).
 bool json_without_yes(bool json, bool yes, const migration_io& io)
@@ -641,18 +667,13 @@ int run(const migration_run_command& cmd, const migration_io& io)
     if (json_without_yes(cmd.json, cmd.yes, io)) {
         return exit_error;
     }
-    auto c = open_context(cmd.scope, io);
-    if (!c) {
+    auto opened = open_migration(cmd.scope, cmd.id, io);
+    if (!opened) {
         return exit_error;
     }
-    auto m = find_migration(*c, cmd.scope, cmd.id, io);
-    if (!m) {
-        return exit_error;
-    }
-    const auto* destination = destination_of(*c, *m, io);
-    if (destination == nullptr) {
-        return exit_error;
-    }
+    auto* c = &opened->c;
+    auto m = std::optional<migration>{std::move(opened->m)};
+    const auto* destination = opened->destination;
     flow f{*c, *destination, io, !cmd.json};
     const step_kind kind = kind_of(cmd.step);
 
@@ -698,18 +719,13 @@ int abort_migration(const migration_abort_command& cmd, const migration_io& io)
     if (json_without_yes(cmd.json, cmd.yes, io)) {
         return exit_error;
     }
-    auto c = open_context(cmd.scope, io);
-    if (!c) {
+    auto opened = open_migration(cmd.scope, cmd.id, io);
+    if (!opened) {
         return exit_error;
     }
-    auto m = find_migration(*c, cmd.scope, cmd.id, io);
-    if (!m) {
-        return exit_error;
-    }
-    const auto* destination = destination_of(*c, *m, io);
-    if (destination == nullptr) {
-        return exit_error;
-    }
+    auto* c = &opened->c;
+    auto m = std::optional<migration>{std::move(opened->m)};
+    const auto* destination = opened->destination;
     flow f{*c, *destination, io, !cmd.json};
     const auto decision = decision_now(*c, *m, step_kind::abort);
     const bool asks = decision.outcome == migrate::run_outcome::start ||
