@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include <cmath>
 #include <limits>
 #include <optional>
 #include <utility>
@@ -105,7 +106,13 @@ public:
         if (!v.is_number()) {
             wrong(key, "a number");
         }
-        return v.to_number<double>();
+        // 1e999 parses as infinity, which the writer could not write back (Boost.JSON
+        // 1.81 writes "Infinity", which is not JSON): refused here like any bad value.
+        const double d = v.to_number<double>();
+        if (!std::isfinite(d)) {
+            fail(name(key) + " is out of range (not a finite number)");
+        }
+        return d;
     }
 
     // An `int` member (formation amounts, autoscaler bounds): the writer only ever wrote
@@ -158,6 +165,19 @@ private:
     std::string path_;
     const json::object* object_ = nullptr;
 };
+
+// A double as JSON. JSON has no infinity or NaN, and Boost.JSON 1.81 writes them as
+// "Infinity" and "NaN", which no parser reads back: one such value (an inventory's
+// `.inf`) would make the whole stored document unreadable, so it is refused instead.
+// `array`[`i`].`key` names the value in the message.
+json::value finite(double d, std::string_view array, std::size_t i, std::string_view key)
+{
+    if (!std::isfinite(d)) {
+        fail(std::string{array} + "[" + std::to_string(i) + "]: \"" + std::string{key} + "\" is "
+             + (std::isnan(d) ? "NaN" : "infinite") + ", which JSON cannot hold");
+    }
+    return d;
+}
 
 json::array string_array(const std::vector<std::string>& items)
 {
@@ -237,20 +257,22 @@ json::value document_value(const app& a)
     doc["notifiers"] = std::move(notifiers);
     json::array alerts;
     for (const auto& al : a.alerts) {
+        const auto limit = finite(al.limit, "alerts", alerts.size(), "limit");
         alerts.emplace_back(json::object{{"container_type", al.container_type},
                                          {"metric", al.metric},
-                                         {"limit", al.limit},
+                                         {"limit", limit},
                                          {"send_when_below", al.send_when_below},
                                          {"notifiers", string_array(al.notifiers)}});
     }
     doc["alerts"] = std::move(alerts);
     json::array autoscalers;
     for (const auto& s : a.autoscalers) {
+        const auto target = finite(s.target, "autoscalers", autoscalers.size(), "target");
         autoscalers.emplace_back(json::object{{"container_type", s.container_type},
                                               {"min", s.min},
                                               {"max", s.max},
                                               {"metric", s.metric},
-                                              {"target", s.target},
+                                              {"target", target},
                                               {"disabled", s.disabled}});
     }
     doc["autoscalers"] = std::move(autoscalers);

@@ -31,6 +31,8 @@ struct app_json_error : platform_error {
 
 // Everything the document holds of an app: all but id, name, region, migration, frozen
 // (columns of their own), running (derived from the formation) and addons (rows).
+// An infinite or NaN alert limit or autoscaler target is an app_json_error: JSON cannot
+// hold it, and writing it anyway would leave a document nobody reads back.
 std::string app_document_to_json(const app& a);
 // Replaces the document's members of `a` (the others stay); on failure `a` is unchanged.
 void app_document_from_json(std::string_view text, app& a);

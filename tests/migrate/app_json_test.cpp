@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <limits>
 #include <string>
 
 namespace stork::migrate {
@@ -246,6 +247,30 @@ TEST(app_json, every_malformed_document_is_a_clear_error)
         expect_error([&] { app_document_from_json(r.text, a); }, r.text, r.message);
         EXPECT_EQ(a, before) << r.text << ": a failed read changes nothing";
     }
+}
+
+// Found by app_json_fuzz: 1e999 parses as infinity, which Boost.JSON 1.81 writes as
+// "Infinity" (not JSON), so one put_* would have made the document unreadable.
+TEST(app_json, numbers_beyond_double_are_refused_both_ways)
+{
+    std::string text = app_document_to_json(full_app());
+    text.replace(text.find("1E300"), 5, "1E999");
+    app a;
+    expect_error([&] { app_document_from_json(text, a); }, text,
+                 "alerts[1]: \"limit\" is out of range (not a finite number)");
+    text = app_document_to_json(full_app());
+    text.replace(text.find("1.23456E2"), 9, "-1.2E400");
+    expect_error([&] { app_document_from_json(text, a); }, text,
+                 "autoscalers[0]: \"target\" is out of range (not a finite number)");
+
+    app infinite = full_app();
+    infinite.alerts[1].limit = std::numeric_limits<double>::infinity();
+    expect_error([&] { app_document_to_json(infinite); }, "an infinite limit",
+                 "alerts[1]: \"limit\" is infinite, which JSON cannot hold");
+    infinite = full_app();
+    infinite.autoscalers[0].target = std::numeric_limits<double>::quiet_NaN();
+    expect_error([&] { app_document_to_json(infinite); }, "a NaN target",
+                 "autoscalers[0]: \"target\" is NaN, which JSON cannot hold");
 }
 
 TEST(app_json, every_malformed_formation_is_a_clear_error)
