@@ -5,7 +5,7 @@
 //
 //   local_apps     id PK, region, name, migration (NULL: not made by a migration), frozen,
 //                  document; UNIQUE (region, name).
-//                  `document` is JSON (Boost.JSON) of what the flow copies of an app,
+//                  `document` is JSON (migrate/app_json.hpp) of what the flow copies of an app,
 //                  addons aside: settings, last_deployment, env, scm, collaborators,
 //                  domains, formation, notifiers, alerts, autoscalers, log_drains. The
 //                  put_* calls replace one member each, so a document keeps them whole.
@@ -34,23 +34,19 @@
 #include "migrate/local_driver.hpp"
 
 #include "config/timestamp.hpp"
+#include "migrate/app_json.hpp"
 #include "migrate/pg_copy.hpp"
 #include "migrate/sqlite.hpp"
 #include "migrate/uuid.hpp"
 
-#include <boost/json.hpp>
-
 #include <algorithm>
 #include <cstdint>
-#include <limits>
 #include <mutex>
 #include <type_traits>
 #include <utility>
 
 namespace stork::migrate {
 namespace {
-
-namespace json = boost::json;
 
 constexpr std::int64_t local_schema_version = 1;
 
@@ -114,272 +110,9 @@ void upgrade_schema(database& db)
     }
 }
 
-// --- the app document (JSON) ------------------------------------------------------------
-
-json::array string_array(const std::vector<std::string>& items)
-{
-    json::array a;
-    for (const auto& item : items) {
-        a.emplace_back(item);
-    }
-    return a;
-}
-
-json::value to_json(const app& a)
-{
-    json::object doc;
-    doc["settings"] = json::object{{"force_https", a.settings.force_https},
-                                   {"sticky_session", a.settings.sticky_session},
-                                   {"router_logs", a.settings.router_logs}};
-    doc["last_deployment"] = a.last_deployment
-                                 ? json::value(json::object{{"id", a.last_deployment->id},
-                                                            {"status", a.last_deployment->status},
-                                                            {"image", a.last_deployment->image}})
-                                 : json::value(nullptr);
-    json::object env;
-    for (const auto& [name, value] : a.env) {
-        env[name] = value;
-    }
-    doc["env"] = std::move(env);
-    doc["scm"] = a.scm ? json::value(json::object{
-                             {"type", a.scm->type}, {"repo", a.scm->repo}, {"auto_deploy", a.scm->auto_deploy}})
-                       : json::value(nullptr);
-    json::array collaborators;
-    for (const auto& c : a.collaborators) {
-        collaborators.emplace_back(json::object{{"email", c.email}, {"status", c.status}});
-    }
-    doc["collaborators"] = std::move(collaborators);
-    json::array domains;
-    for (const auto& d : a.domains) {
-        domains.emplace_back(json::object{
-            {"name", d.name},
-            {"certificate_not_after",
-             d.certificate_not_after ? json::value(*d.certificate_not_after) : json::value(nullptr)}});
-    }
-    doc["domains"] = std::move(domains);
-    json::array formation;
-    for (const auto& f : a.formation) {
-        formation.emplace_back(json::object{{"name", f.name}, {"amount", f.amount}, {"size", f.size}});
-    }
-    doc["formation"] = std::move(formation);
-    json::array notifiers;
-    for (const auto& n : a.notifiers) {
-        notifiers.emplace_back(json::object{{"name", n.name},
-                                            {"platform", n.platform},
-                                            {"active", n.active},
-                                            {"events", string_array(n.events)}});
-    }
-    doc["notifiers"] = std::move(notifiers);
-    json::array alerts;
-    for (const auto& al : a.alerts) {
-        alerts.emplace_back(json::object{{"container_type", al.container_type},
-                                         {"metric", al.metric},
-                                         {"limit", al.limit},
-                                         {"send_when_below", al.send_when_below},
-                                         {"notifiers", string_array(al.notifiers)}});
-    }
-    doc["alerts"] = std::move(alerts);
-    json::array autoscalers;
-    for (const auto& s : a.autoscalers) {
-        autoscalers.emplace_back(json::object{{"container_type", s.container_type},
-                                              {"min", s.min},
-                                              {"max", s.max},
-                                              {"metric", s.metric},
-                                              {"target", s.target},
-                                              {"disabled", s.disabled}});
-    }
-    doc["autoscalers"] = std::move(autoscalers);
-    doc["log_drains"] = string_array(a.log_drains);
-    return doc;
-}
-
-// What is wrong with a document, for the platform_error that names its row.
-struct malformed : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
-const json::value& member(const json::object& o, std::string_view key)
-{
-    const auto* v = o.if_contains(key);
-    if (!v) {
-        throw malformed{"no \"" + std::string{key} + "\""};
-    }
-    return *v;
-}
-
-const json::object& as_object(const json::value& v, std::string_view what)
-{
-    if (!v.is_object()) {
-        throw malformed{std::string{what} + " is not an object"};
-    }
-    return v.get_object();
-}
-
-const json::array& array_of(const json::object& o, std::string_view key)
-{
-    const auto& v = member(o, key);
-    if (!v.is_array()) {
-        throw malformed{"\"" + std::string{key} + "\" is not an array"};
-    }
-    return v.get_array();
-}
-
-std::string string_of(const json::value& v, std::string_view what)
-{
-    if (!v.is_string()) {
-        throw malformed{std::string{what} + " is not a string"};
-    }
-    return std::string{v.get_string()};
-}
-
-std::string string_of(const json::object& o, std::string_view key)
-{
-    return string_of(member(o, key), "\"" + std::string{key} + "\"");
-}
-
-std::optional<std::string> optional_string_of(const json::object& o, std::string_view key)
-{
-    const auto& v = member(o, key);
-    if (v.is_null()) {
-        return std::nullopt;
-    }
-    return string_of(v, "\"" + std::string{key} + "\"");
-}
-
-bool bool_of(const json::object& o, std::string_view key)
-{
-    const auto& v = member(o, key);
-    if (!v.is_bool()) {
-        throw malformed{"\"" + std::string{key} + "\" is not a boolean"};
-    }
-    return v.get_bool();
-}
-
-double double_of(const json::object& o, std::string_view key)
-{
-    const auto& v = member(o, key);
-    if (!v.is_number()) {
-        throw malformed{"\"" + std::string{key} + "\" is not a number"};
-    }
-    return v.to_number<double>();
-}
-
-int int_of(const json::object& o, std::string_view key)
-{
-    const auto& v = member(o, key);
-    if (!v.is_int64() || v.get_int64() < std::numeric_limits<int>::min()
-        || v.get_int64() > std::numeric_limits<int>::max()) {
-        throw malformed{"\"" + std::string{key} + "\" is not an integer"};
-    }
-    return static_cast<int>(v.get_int64());
-}
-
-std::vector<std::string> strings_of(const json::object& o, std::string_view key)
-{
-    std::vector<std::string> items;
-    for (const auto& v : array_of(o, key)) {
-        items.push_back(string_of(v, "an item of \"" + std::string{key} + "\""));
-    }
-    return items;
-}
-
-// Fills what the document holds into `a` (everything but the columns and the addons).
-void from_json(std::string_view text, app& a)
-{
-    boost::system::error_code ec;
-    const json::value parsed = json::parse(text, ec);
-    if (ec) {
-        throw malformed{"not JSON (" + ec.message() + ")"};
-    }
-    const auto& doc = as_object(parsed, "the document");
-
-    const auto& settings = as_object(member(doc, "settings"), "\"settings\"");
-    a.settings = app_settings{.force_https = bool_of(settings, "force_https"),
-                              .sticky_session = bool_of(settings, "sticky_session"),
-                              .router_logs = bool_of(settings, "router_logs")};
-    if (const auto& d = member(doc, "last_deployment"); !d.is_null()) {
-        const auto& o = as_object(d, "\"last_deployment\"");
-        a.last_deployment = deployment{
-            .id = string_of(o, "id"), .status = string_of(o, "status"), .image = string_of(o, "image")};
-    }
-    for (const auto& [name, value] : as_object(member(doc, "env"), "\"env\"")) {
-        a.env[std::string{name}] = string_of(value, "the variable " + std::string{name});
-    }
-    if (const auto& s = member(doc, "scm"); !s.is_null()) {
-        const auto& o = as_object(s, "\"scm\"");
-        a.scm = scm_link{
-            .type = string_of(o, "type"), .repo = string_of(o, "repo"), .auto_deploy = bool_of(o, "auto_deploy")};
-    }
-    for (const auto& v : array_of(doc, "collaborators")) {
-        const auto& o = as_object(v, "a collaborator");
-        a.collaborators.push_back(collaborator{.email = string_of(o, "email"), .status = string_of(o, "status")});
-    }
-    for (const auto& v : array_of(doc, "domains")) {
-        const auto& o = as_object(v, "a domain");
-        a.domains.push_back(
-            domain{.name = string_of(o, "name"), .certificate_not_after = optional_string_of(o, "certificate_not_after")});
-    }
-    for (const auto& v : array_of(doc, "formation")) {
-        const auto& o = as_object(v, "a formation entry");
-        a.formation.push_back(
-            formation_type{.name = string_of(o, "name"), .amount = int_of(o, "amount"), .size = string_of(o, "size")});
-    }
-    for (const auto& v : array_of(doc, "notifiers")) {
-        const auto& o = as_object(v, "a notifier");
-        a.notifiers.push_back(notifier{.name = string_of(o, "name"),
-                                       .platform = string_of(o, "platform"),
-                                       .active = bool_of(o, "active"),
-                                       .events = strings_of(o, "events")});
-    }
-    for (const auto& v : array_of(doc, "alerts")) {
-        const auto& o = as_object(v, "an alert");
-        a.alerts.push_back(alert{.container_type = string_of(o, "container_type"),
-                                 .metric = string_of(o, "metric"),
-                                 .limit = double_of(o, "limit"),
-                                 .send_when_below = bool_of(o, "send_when_below"),
-                                 .notifiers = strings_of(o, "notifiers")});
-    }
-    for (const auto& v : array_of(doc, "autoscalers")) {
-        const auto& o = as_object(v, "an autoscaler");
-        a.autoscalers.push_back(autoscaler{.container_type = string_of(o, "container_type"),
-                                           .min = int_of(o, "min"),
-                                           .max = int_of(o, "max"),
-                                           .metric = string_of(o, "metric"),
-                                           .target = double_of(o, "target"),
-                                           .disabled = bool_of(o, "disabled")});
-    }
-    a.log_drains = strings_of(doc, "log_drains");
-}
-
 bool any_running(const std::vector<formation_type>& formation)
 {
     return std::any_of(formation.begin(), formation.end(), [](const formation_type& f) { return f.amount > 0; });
-}
-
-std::string tables_to_json(const std::map<std::string, std::int64_t>& tables)
-{
-    json::object o;
-    for (const auto& [name, rows] : tables) {
-        o[name] = rows;
-    }
-    return json::serialize(o);
-}
-
-std::map<std::string, std::int64_t> tables_from_json(std::string_view text)
-{
-    boost::system::error_code ec;
-    const json::value parsed = json::parse(text, ec);
-    if (ec) {
-        throw malformed{"not JSON (" + ec.message() + ")"};
-    }
-    std::map<std::string, std::int64_t> tables;
-    for (const auto& [name, rows] : as_object(parsed, "the table counts")) {
-        if (!rows.is_int64()) {
-            throw malformed{"the row count of " + std::string{name} + " is not an integer"};
-        }
-        tables[std::string{name}] = rows.get_int64();
-    }
-    return tables;
 }
 
 // --- rows ---------------------------------------------------------------------------------
@@ -429,8 +162,8 @@ std::optional<app> load_app(database& db, std::string_view region, std::string_v
     a.migration = st.column_optional_text(3);
     a.frozen = st.column_int64(4) != 0;
     try {
-        from_json(st.column_text(5), a);
-    } catch (const malformed& e) {
+        app_document_from_json(st.column_text(5), a);
+    } catch (const app_json_error& e) {
         throw platform_error{"the local inventory's record of app " + a.name + " in " + a.region + " (id " + a.id
                              + ") is malformed: " + e.what()};
     }
@@ -442,7 +175,7 @@ std::optional<app> load_app(database& db, std::string_view region, std::string_v
 void save_document(database& db, const app& a)
 {
     statement st{db, "UPDATE local_apps SET document = ? WHERE id = ?"};
-    st.bind(1, json::serialize(to_json(a))).bind(2, a.id).run();
+    st.bind(1, app_document_to_json(a)).bind(2, a.id).run();
 }
 
 // --- the inventory file's apps -------------------------------------------------------------
@@ -594,7 +327,7 @@ public:
             statement st{db_, "INSERT INTO local_apps (id, region, name, migration, frozen, document)"
                               " VALUES (?, ?, ?, ?, 0, ?)"};
             st.bind(1, a.id).bind(2, a.region).bind(3, a.name).bind(4, *a.migration);
-            st.bind(5, json::serialize(to_json(a))).run();
+            st.bind(5, app_document_to_json(a)).run();
             return a;
         });
     }
@@ -795,8 +528,8 @@ public:
                      .taken_at = st.column_text(3),
                      .tables = {}};
             try {
-                b.tables = tables_from_json(st.column_text(4));
-            } catch (const malformed& e) {
+                b.tables = table_counts_from_json(st.column_text(4));
+            } catch (const app_json_error& e) {
                 throw platform_error{"the local record of backup " + b.id + " is malformed: " + e.what()};
             }
             return b;
@@ -847,7 +580,7 @@ public:
                               " id = excluded.id, location = excluded.location, taken_at = excluded.taken_at,"
                               " tables = excluded.tables"};
             st.bind(1, b.id).bind(2, addon_id).bind(3, migration).bind(4, b.location).bind(5, b.taken_at);
-            st.bind(6, tables_to_json(b.tables)).run();
+            st.bind(6, table_counts_to_json(b.tables)).run();
             return old;
         });
         if (replaced) {
@@ -1062,7 +795,7 @@ import_summary import_inventory(const std::filesystem::path& state_db, const con
                 a.id = "app-" + new_uuid_v4();
                 statement st{db, "INSERT INTO local_apps (id, region, name, migration, frozen, document)"
                                  " VALUES (?, ?, ?, NULL, 0, ?)"};
-                st.bind(1, a.id).bind(2, a.region).bind(3, a.name).bind(4, json::serialize(to_json(a))).run();
+                st.bind(1, a.id).bind(2, a.region).bind(3, a.name).bind(4, app_document_to_json(a)).run();
                 ++summary.added;
             }
             import_addons(db, a.id, in.addons);

@@ -1,8 +1,7 @@
 #include "migrate/steps.hpp"
 
 #include "config/timestamp.hpp"
-
-#include <boost/json.hpp>
+#include "migrate/app_json.hpp"
 
 #include <algorithm>
 #include <exception>
@@ -279,35 +278,15 @@ std::vector<sub_step_plan> prepare(const flow_platforms& p, const migration& m)
 
 // --- data and finalize -------------------------------------------------------------------
 
-std::string formation_to_json(const std::vector<formation_type>& formation)
+// The source formation snapshot as recorded (app_json.hpp), or a platform_error that says
+// whose record is damaged: the step's log names the old app, not a codec.
+std::vector<formation_type> recorded_formation(const std::string& snapshot)
 {
-    boost::json::array out;
-    for (const auto& f : formation) {
-        out.push_back(boost::json::object{{"name", f.name}, {"amount", f.amount}, {"size", f.size}});
+    try {
+        return formation_from_json(snapshot);
+    } catch (const app_json_error& e) {
+        throw platform_error{std::string{"the recorded formation of the old app is malformed: "} + e.what()};
     }
-    return boost::json::serialize(out);
-}
-
-std::vector<formation_type> formation_from_json(std::string_view text)
-{
-    boost::system::error_code ec;
-    const auto value = boost::json::parse(text, ec);
-    if (ec || !value.is_array()) {
-        throw platform_error{"the recorded formation of the old app is not readable JSON"};
-    }
-    std::vector<formation_type> out;
-    for (const auto& item : value.as_array()) {
-        const auto* o = item.if_object();
-        const auto* name = o ? o->if_contains("name") : nullptr;
-        const auto* amount = o ? o->if_contains("amount") : nullptr;
-        const auto* size = o ? o->if_contains("size") : nullptr;
-        if (!name || !name->is_string() || !amount || !amount->is_int64() || !size || !size->is_string()) {
-            throw platform_error{"the recorded formation of the old app has a malformed entry"};
-        }
-        out.push_back({std::string{name->as_string()}, static_cast<int>(amount->as_int64()),
-                       std::string{size->as_string()}});
-    }
-    return out;
 }
 
 std::vector<formation_type> stopped(std::vector<formation_type> formation)
@@ -457,7 +436,7 @@ std::vector<sub_step_plan> finalize(const flow_platforms& p, const migration& m,
                        if (ctx.current().source_stopped_by_migration == false) {
                            return;   // the old app was not running: neither does the new one
                        }
-                       const auto formation = formation_from_json(*snapshot);
+                       const auto formation = recorded_formation(*snapshot);
                        ctx.create_once(
                            "start", m.destination_app,
                            [p, m]() -> std::optional<std::string> {
@@ -561,7 +540,7 @@ std::vector<sub_step_plan> abort(const flow_platforms& p, const migration& m, st
                                 if (!snapshot) {
                                     throw platform_error{"the old app's formation was never recorded"};
                                 }
-                                p.source.scale(m.source_app, formation_from_json(*snapshot));
+                                p.source.scale(m.source_app, recorded_formation(*snapshot));
                             });
                         }});
     }
