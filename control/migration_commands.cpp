@@ -974,6 +974,10 @@ int run_migration_command(const migration_command& cmd, const migration_io& io)
         // configuration): the command could not run, the migration is unchanged.
         io.err << "stork: " << e.what() << "\n";
         return exit_refused;
+    } catch (const migrate::conflict_error& e) {
+        // Another stork process moved the migration meanwhile: refused, not a usage error.
+        io.err << "stork: " << e.what() << "\n";
+        return exit_refused;
     }
 }
 

@@ -66,8 +66,8 @@ migration engine::change(const migration& m, const std::function<void(migration_
     edit(c);
     auto updated = store_.update_migration(m.id, m.version, c);
     if (!updated) {
-        throw std::runtime_error{"migration " + m.id +
-                                 " was changed by another stork process meanwhile; run the command again"};
+        throw conflict_error{"migration " + m.id +
+                             " was changed by another stork process meanwhile; run the command again"};
     }
     return *updated;
 }

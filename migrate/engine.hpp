@@ -8,6 +8,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -77,6 +78,13 @@ private:
     const migration& migration_;
     ledger_hook hook_;
     std::mutex store_mutex_;
+};
+
+// The migration changed under the engine (another stork process moved it between this
+// one's read and its write): nothing was lost, the command can be run again.
+class conflict_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
 };
 
 struct run_result {
