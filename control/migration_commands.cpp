@@ -394,6 +394,7 @@ public:
     }
 
     migrate::run_result run(const std::string& id, step_kind s) { return engine_.run(id, s); }
+    migrate::platform& source() { return *regions_.source; }
     migrate::platform& destination() { return *regions_.destination; }
 
 private:
@@ -618,6 +619,13 @@ int create(const migration_create_command& cmd, const migration_io& io)
         return exit_error;
     }
     flow f{*c, *destination, io, !cmd.json};
+    // An app the region does not have is a wrong argument, not a migration whose every
+    // preflight check fails for the same reason.
+    if (!f.source().find_app(cmd.scope.app)) {
+        io.err << "stork: there is no app " << cmd.scope.app << " in " << cmd.scope.region
+               << " (the local driver's apps are loaded with: stork platform import FILE)\n";
+        return exit_error;
+    }
     migration m;
     try {
         m = c->store->create_migration(migrate::new_migration{.source_region = cmd.scope.region,

@@ -195,6 +195,17 @@ TEST_F(commands, a_second_create_names_the_migration_in_progress)
     EXPECT_EQ(out.str(), "");
 }
 
+TEST_F(commands, an_app_the_region_does_not_have_is_refused_before_anything_is_recorded)
+{
+    auto other = scope();
+    other.app = "nope";
+    EXPECT_EQ(run(migration_create_command{.scope = other, .to = "osc-secnum-fr1"}), 2);
+    EXPECT_EQ(err.str(), "stork: there is no app nope in osc-fr1 (the local driver's apps are loaded with: stork "
+                         "platform import FILE)\n");
+    EXPECT_EQ(out.str(), "");
+    EXPECT_TRUE(store{db}.list_migrations().empty());
+}
+
 TEST_F(commands, regions_must_be_configured)
 {
     EXPECT_EQ(run(migration_create_command{.scope = scope(), .to = "osc-nowhere"}), 2);
