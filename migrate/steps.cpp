@@ -450,13 +450,17 @@ std::vector<sub_step_plan> finalize(const flow_platforms& p, const migration& m,
                    }});
     out.push_back({"Enable integrations", [p, m](step_context& ctx) {
                        const auto a = require_app(p.source, m.source_app);
+                       // A push must deploy the new app only (abort switches it back on). A
+                       // resumed run may find the source's auto-deploy already off: the ledger
+                       // row says this migration switched it, so it was on.
+                       const bool begun = ctx.state().ledger_get(m.id, "source-auto-deploy", m.source_app).has_value();
+                       auto scm = a.scm;
+                       if (scm && begun) {
+                           scm->auto_deploy = true;
+                       }
                        p.destination.put_notifiers(m.destination_app, a.notifiers);
                        p.destination.put_autoscalers(m.destination_app, a.autoscalers);
-                       p.destination.put_scm(m.destination_app, a.scm);
-                       // A push must deploy the new app only (abort switches it back on). A
-                       // resumed run finds auto-deploy already off: the ledger row says it
-                       // was this migration that switched it.
-                       const bool begun = ctx.state().ledger_get(m.id, "source-auto-deploy", m.source_app).has_value();
+                       p.destination.put_scm(m.destination_app, scm);
                        if (a.scm && (a.scm->auto_deploy || begun)) {
                            ctx.create_once(
                                "source-auto-deploy", m.source_app,

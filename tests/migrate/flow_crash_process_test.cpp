@@ -188,6 +188,7 @@ TEST_F(flow_crash_process, a_migration_killed_at_any_ledger_point_resumes_to_the
         EXPECT_TRUE(source->frozen);
         EXPECT_FALSE(source->scm->auto_deploy);
         EXPECT_TRUE(target->running);
+        EXPECT_TRUE(target->scm->auto_deploy) << "the source's value, not the off it was switched to";
         EXPECT_EQ(target->formation.at(0).amount, 2) << "started at the recorded formation, not at the zeros";
         ASSERT_EQ(target->addons.size(), 1U) << "provisioned once";
         EXPECT_EQ(new_pg_->psql("SELECT count(*) FROM orders", target->addons[0].url.substr(

@@ -441,6 +441,7 @@ TEST_F(flow_fixture, a_step_interrupted_at_any_ledger_point_resumes_to_the_same_
         EXPECT_EQ(to.creates, 1);
         EXPECT_TRUE(to.apps["my-app"].running);
         EXPECT_FALSE(from.apps["my-app"].running);
+        EXPECT_TRUE(to.apps["my-app"].scm->auto_deploy) << "the source's value, not the off it was switched to";
         EXPECT_EQ(fronts.rules.size(), 3U);
         EXPECT_EQ(to.data[to.find_addon("my-app", "ad-1")->id], "orders: 3 rows");
         // A new migration of the same app needs the old one finished: reset for the next point.
