@@ -679,47 +679,47 @@ int run(const migration_run_command& cmd, const migration_io& io)
     if (!opened) {
         return exit_error;
     }
-    auto* c = &opened->c;
-    auto m = std::optional<migration>{std::move(opened->m)};
-    const auto* destination = opened->destination;
-    flow f{*c, *destination, io, !cmd.json};
+    auto& c = opened->c;
+    auto& m = opened->m;
+    const auto& destination = *opened->destination;
+    flow f{c, destination, io, !cmd.json};
     const step_kind kind = kind_of(cmd.step);
 
     // A migration whose create was interrupted before its preflight (or during it): the
     // preflight runs first, since nothing else can run it.
     if (kind == step_kind::prepare &&
-        (m->status == migration_status::created ||
-         (m->status == migration_status::running && m->current_step == step_kind::preflight &&
-          decision_now(*c, *m, step_kind::preflight).outcome == migrate::run_outcome::start))) {
+        (m.status == migration_status::created ||
+         (m.status == migration_status::running && m.current_step == step_kind::preflight &&
+          decision_now(c, m, step_kind::preflight).outcome == migrate::run_outcome::start))) {
         if (!cmd.json) {
-            print_header(io.out, *m);
+            print_header(io.out, m);
             io.out << "The preflight checks have not run yet: they run first.\n";
         }
-        const auto pre = f.run(m->id, step_kind::preflight);
+        const auto pre = f.run(m.id, step_kind::preflight);
         if (pre.outcome != migrate::run_outcome::start) {
-            return report_not_run(*c, cmd.scope, pre, cmd.json, io);
+            return report_not_run(c, cmd.scope, pre, cmd.json, io);
         }
         if (pre.after.status != migration_status::preflight_success) {
-            return report_after(*c, cmd.scope, *destination, f, pre.after, cmd.json, io);
+            return report_after(c, cmd.scope, destination, f, pre.after, cmd.json, io);
         }
         m = pre.after;
     }
 
-    const bool starts = decision_now(*c, *m, kind).outcome == migrate::run_outcome::start;
+    const bool starts = decision_now(c, m, kind).outcome == migrate::run_outcome::start;
     if (starts && io.interactive && !cmd.yes && !cmd.json) {
-        if (!confirm(io, operations_of(kind, *m))) {
-            print_declined(io, cmd.scope, *m);
+        if (!confirm(io, operations_of(kind, m))) {
+            print_declined(io, cmd.scope, m);
             return exit_refused;
         }
     }
     if (starts && !cmd.json) {
-        print_header(io.out, *m);
+        print_header(io.out, m);
     }
-    const auto r = f.run(m->id, kind);
+    const auto r = f.run(m.id, kind);
     if (r.outcome != migrate::run_outcome::start) {
-        return report_not_run(*c, cmd.scope, r, cmd.json, io);
+        return report_not_run(c, cmd.scope, r, cmd.json, io);
     }
-    return report_after(*c, cmd.scope, *destination, f, r.after, cmd.json, io);
+    return report_after(c, cmd.scope, destination, f, r.after, cmd.json, io);
 }
 
 int abort_migration(const migration_abort_command& cmd, const migration_io& io)
@@ -731,40 +731,40 @@ int abort_migration(const migration_abort_command& cmd, const migration_io& io)
     if (!opened) {
         return exit_error;
     }
-    auto* c = &opened->c;
-    auto m = std::optional<migration>{std::move(opened->m)};
-    const auto* destination = opened->destination;
-    flow f{*c, *destination, io, !cmd.json};
-    const auto decision = decision_now(*c, *m, step_kind::abort);
+    auto& c = opened->c;
+    auto& m = opened->m;
+    const auto& destination = *opened->destination;
+    flow f{c, destination, io, !cmd.json};
+    const auto decision = decision_now(c, m, step_kind::abort);
     const bool asks = decision.outcome == migrate::run_outcome::start ||
                       decision.outcome == migrate::run_outcome::request_abort;
     if (asks && io.interactive && !cmd.yes && !cmd.json) {
-        if (!confirm(io, operations_of(step_kind::abort, *m))) {
+        if (!confirm(io, operations_of(step_kind::abort, m))) {
             io.out << "The abort has been canceled. Nothing was changed.\n";
             return exit_refused;
         }
     }
     if (!cmd.json && decision.outcome == migrate::run_outcome::start) {
-        print_header(io.out, *m);
+        print_header(io.out, m);
     }
-    const auto r = f.run(m->id, step_kind::abort);
+    const auto r = f.run(m.id, step_kind::abort);
     switch (r.outcome) {
     case migrate::run_outcome::refuse:
-    case migrate::run_outcome::no_op: return report_not_run(*c, cmd.scope, r, cmd.json, io);
+    case migrate::run_outcome::no_op: return report_not_run(c, cmd.scope, r, cmd.json, io);
     case migrate::run_outcome::request_abort:
         if (cmd.json) {
-            auto o = migration_json(cmd.scope, r.after, *c->store);
+            auto o = migration_json(cmd.scope, r.after, *c.store);
             o["outcome"] = "abort-requested";
             print_json(io.out, o);
         } else {
             io.out << "Abort requested: the running step stops at its next sub-step, then the abort runs; "
                    << "follow it with:\n"
-                   << command_prefix(cmd.scope) << " migration-follow " << m->id << "\n";
+                   << command_prefix(cmd.scope) << " migration-follow " << m.id << "\n";
         }
         return exit_ok;
     case migrate::run_outcome::start: break;
     }
-    return report_after(*c, cmd.scope, *destination, f, r.after, cmd.json, io);
+    return report_after(c, cmd.scope, destination, f, r.after, cmd.json, io);
 }
 
 int list(const migrations_list_command& cmd, const migration_io& io)
