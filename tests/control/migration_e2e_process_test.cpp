@@ -278,22 +278,22 @@ protected:
                                   {{"Authorization", "Bearer " + token}});
     }
 
+    // The database the local driver provisions in the new region for the app's addon.
+    std::string new_region_database()
+    {
+        const auto source = find("osc-fr1", app_);
+        return migrate::local_database_name("osc-secnum-fr1", app_, source->addons.at(0).id);
+    }
+
     // The row counts of the migrated database in the new region ("" when there is none).
     std::string new_region_rows()
     {
-        const auto dbs = servers_->pg_new.psql("SELECT datname FROM pg_database WHERE datname LIKE '%" +
-                                               std::string{"shop"} + "%' ORDER BY datname");
-        for (std::size_t at = 0; at < dbs.size();) {
-            const auto end = dbs.find('\n', at);
-            const auto name = dbs.substr(at, end - at);
-            at = end == std::string::npos ? dbs.size() : end + 1;
-            if (name.find("shop_" + std::to_string(n_) + "_") != std::string::npos ||
-                name.find(app_ + "-") != std::string::npos || name.find(app_ + "_") != std::string::npos) {
-                return servers_->pg_new.psql(
-                    "SELECT (SELECT count(*) FROM orders) || ' ' || (SELECT count(*) FROM customers)", name);
-            }
+        const auto name = new_region_database();
+        if (servers_->pg_new.psql("SELECT count(*) FROM pg_database WHERE datname = '" + name + "'") != "1\n") {
+            return {};
         }
-        return {};
+        return servers_->pg_new.psql(
+            "SELECT (SELECT count(*) FROM orders) || ' ' || (SELECT count(*) FROM customers)", name);
     }
 
     static inline shared_servers* servers_ = nullptr;
@@ -428,15 +428,7 @@ TEST_F(migration_e2e_process, a_failed_restore_is_retried)
     EXPECT_NE(failed.out.find("migration-run --data " + id), std::string::npos) << "the retry command";
 
     // The database already provisioned still carries the trigger: drop it there too.
-    const auto dbs = pg.psql("SELECT datname FROM pg_database WHERE datistemplate = false AND datname <> 'postgres'");
-    for (std::size_t at = 0; at < dbs.size();) {
-        const auto end = dbs.find('\n', at);
-        const auto name = dbs.substr(at, end - at);
-        at = end == std::string::npos ? dbs.size() : end + 1;
-        if (!name.empty()) {
-            pg.psql("DROP EVENT TRIGGER IF EXISTS e2e_block; DROP FUNCTION IF EXISTS e2e_block();", name);
-        }
-    }
+    pg.psql("DROP EVENT TRIGGER e2e_block; DROP FUNCTION e2e_block();", new_region_database());
     const auto retried = run_step(id, "data");
     ASSERT_EQ(retried.status.code, 0) << retried.out << retried.err;
     EXPECT_EQ(new_region_rows(), "250 2\n");
